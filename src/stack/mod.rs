@@ -1,0 +1,275 @@
+//! Stacks under test: the one trait the engine drives, and the types that cross it.
+//!
+//! The engine knows nothing about a stack beyond [`Stack`]: it hands it raw IP packets, asks it to let
+//! time pass (virtual stacks run their timers, real ones wait), collects what it sent, performs
+//! syscalls on it and asks it for its connections' TCP states. Everything crosses this boundary as
+//! plain data — raw packet bytes, [`Syscall`] requests, [`SyscallOutcome`]s — so an adapter needs no
+//! part of the script language or of the packet model.
+//!
+//! Adapters report what they cannot do with [`StackError::Unsupported`]; the engine turns that into a
+//! `skip` with the adapter's reason, never into a pass. A broken environment (no CAP_NET_ADMIN, no
+//! `/dev/net/tun`) is [`StackError::Environment`], which the engine reports as `error`, never `fail`.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+pub use nix::errno::Errno;
+
+mod syscall;
+pub use syscall::*;
+
+/// A file descriptor as the stack under test numbers it (the engine maps script fds onto these).
+pub type Fd = i32;
+
+/// How a stack experiences time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeModel {
+    /// The engine decides what time it is; waiting costs nothing and runs are deterministic.
+    Virtual,
+    /// Time passes on its own; the engine's [`crate::clock::RealClock`] is the reference.
+    Real,
+}
+
+/// What a stack can do, so that a script needing more is skipped with a reason before it starts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Capabilities {
+    pub time: TimeModel,
+    pub ipv4: bool,
+    pub ipv6: bool,
+    /// IPv4 packets on an AF_INET6 socket (packetdrill's `--ip_version=ipv4-mapped-ipv6`).
+    pub ipv4_mapped_ipv6: bool,
+    /// Can run the script's backtick shell commands in the stack's environment (only the kernel).
+    pub shell: bool,
+    /// Answers [`Stack::connections`] for connections that have no fd any more (TIME-WAIT).
+    pub fdless_states: bool,
+    /// The `accept()` queue holds more than one pending connection.
+    pub accept_backlog: bool,
+    /// `shutdown(SHUT_RD)` has an effect of its own.
+    pub shut_rd: bool,
+}
+
+/// Who a stack is, for reports: the matrix column header.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StackInfo {
+    /// Short name as given to `--stack` (`reference`, `linux`, `smoltcp`, …).
+    pub name: String,
+    /// Version of the implementation (kernel release, crate version, …).
+    pub version: String,
+    /// The behaviour profile the stack was run with (`rfc9293`, `rfc793`, sysctl notes, …).
+    pub profile: String,
+    pub capabilities: Capabilities,
+}
+
+/// The addresses of one run, as packetdrill's `--local_ip` / `--remote_ip` / … set them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetConfig {
+    /// The stack under test's own address.
+    pub local_ip: IpAddr,
+    /// The address tcpconf's injected packets come from.
+    pub remote_ip: IpAddr,
+    /// Where the route to `remote_ip` points (only meaningful for kernel stacks).
+    pub gateway_ip: IpAddr,
+    /// Prefix length of the local subnet.
+    pub prefix_len: u8,
+    /// MTU of the link between tcpconf and the stack.
+    pub mtu: u16,
+    /// Sockets are AF_INET6 carrying IPv4-mapped addresses while packets on the wire are IPv4.
+    pub ipv4_mapped_ipv6: bool,
+}
+
+/// One packet the stack sent, stamped as close to its emission as the adapter can.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    /// Time since the start of the run (on the engine's clock).
+    pub at: Duration,
+    /// The raw IP packet (IPv4 or IPv6 header first, no link-layer header).
+    pub packet: Vec<u8>,
+}
+
+/// Something that happened while time passed in [`Stack::wait`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StackEvent {
+    /// The stack sent a packet.
+    Sent(Outbound),
+    /// The syscall that had been reported [`SyscallProgress::Blocked`] returned.
+    Returned {
+        at: Duration,
+        outcome: SyscallOutcome,
+    },
+}
+
+/// Whether a syscall finished at once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyscallProgress {
+    Done(SyscallOutcome),
+    /// The call blocks; its outcome arrives later as [`StackEvent::Returned`]. At most one call is
+    /// blocked at a time, as in packetdrill.
+    Blocked,
+}
+
+/// TCP connection states (RFC 9293 §3.3.2), plus `NEW_SYN_RECV` style children reported as
+/// `SynReceived`. `Closed` is what a query answers for a connection that no longer exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TcpState {
+    Closed,
+    Listen,
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+}
+
+impl TcpState {
+    /// Every state, in RFC order.
+    pub const ALL: [TcpState; 11] = [
+        TcpState::Closed,
+        TcpState::Listen,
+        TcpState::SynSent,
+        TcpState::SynReceived,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::CloseWait,
+        TcpState::Closing,
+        TcpState::LastAck,
+        TcpState::TimeWait,
+    ];
+
+    /// The name scripts use: `ESTABLISHED`, `FIN_WAIT_1`, `TIME_WAIT`, …
+    pub fn script_name(self) -> &'static str {
+        match self {
+            TcpState::Closed => "CLOSED",
+            TcpState::Listen => "LISTEN",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynReceived => "SYN_RECEIVED",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::FinWait1 => "FIN_WAIT_1",
+            TcpState::FinWait2 => "FIN_WAIT_2",
+            TcpState::CloseWait => "CLOSE_WAIT",
+            TcpState::Closing => "CLOSING",
+            TcpState::LastAck => "LAST_ACK",
+            TcpState::TimeWait => "TIME_WAIT",
+        }
+    }
+
+    /// Parses a script state name; `TCP_`/`TCPI_`/`TCPS_` prefixes (Linux, nplab, FreeBSD) and
+    /// `SYN_RECV` are accepted as aliases.
+    pub fn from_script_name(name: &str) -> Option<TcpState> {
+        let bare = ["TCPI_", "TCPS_", "TCP_"]
+            .iter()
+            .find_map(|p| name.strip_prefix(p))
+            .unwrap_or(name);
+        let bare = match bare {
+            "SYN_RECV" | "SYN_RCVD" => "SYN_RECEIVED",
+            "FIN_WAIT1" => "FIN_WAIT_1",
+            "FIN_WAIT2" => "FIN_WAIT_2",
+            "CLOSE" => "CLOSED",
+            other => other,
+        };
+        TcpState::ALL.into_iter().find(|s| s.script_name() == bare)
+    }
+}
+
+impl fmt::Display for TcpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.script_name())
+    }
+}
+
+/// One TCP endpoint the stack knows about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Connection {
+    pub local: SocketAddr,
+    /// `None` for listeners.
+    pub remote: Option<SocketAddr>,
+    pub state: TcpState,
+    /// The fd the application holds for it, if any (TIME-WAIT and orphans have none).
+    pub fd: Option<Fd>,
+}
+
+/// Why a stack could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// The stack cannot express this (no SHUT_RD in smoltcp, no shell in the reference stack, …):
+    /// the script is skipped with this reason.
+    #[error("not supported by this stack: {0}")]
+    Unsupported(String),
+    /// The environment is not fit to run the stack (privileges, missing devices): reported as `error`.
+    #[error("environment problem: {0}")]
+    Environment(String),
+    /// The stack or its adapter broke in a way that is not a conformance verdict: reported as `error`.
+    #[error("stack adapter failure: {0}")]
+    Adapter(String),
+    #[error("I/O error in the stack adapter: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A TCP implementation under test.
+///
+/// The engine calls [`Stack::setup`] once, then interleaves the other calls in script order with
+/// non-decreasing times. Times are durations since the start of the run on the engine's clock: a
+/// virtual stack takes them as the current time; a real stack receives an epoch in `setup` and stamps
+/// its packets on the same clock.
+pub trait Stack {
+    /// Name, version, profile and capabilities.
+    fn info(&self) -> StackInfo;
+
+    /// Prepares the stack for one run with these addresses. Real-time stacks take `clock` as the
+    /// reference for packet timestamps.
+    fn setup(&mut self, net: &NetConfig, clock: crate::clock::RealClock) -> Result<(), StackError>;
+
+    /// Delivers one raw IP packet to the stack at time `now`.
+    fn inject(&mut self, now: Duration, packet: &[u8]) -> Result<(), StackError>;
+
+    /// Lets time pass until `until`, returning as soon as anything happens (the stack sent a packet,
+    /// or a blocked syscall returned) with everything that happened at that moment; an empty vector
+    /// means nothing happened before `until`. A virtual stack runs its timers in order up to `until`;
+    /// a real one waits.
+    fn wait(&mut self, until: Duration) -> Result<Vec<StackEvent>, StackError>;
+
+    /// Performs a syscall at time `now`.
+    fn syscall(&mut self, now: Duration, call: &Syscall) -> Result<SyscallProgress, StackError>;
+
+    /// Every TCP endpoint the stack has, with its state — including those without an fd.
+    fn connections(&mut self) -> Result<Vec<Connection>, StackError>;
+
+    /// Runs a script's backtick command in the stack's environment. Only kernel stacks can.
+    fn shell(&mut self, command: &str) -> Result<std::process::ExitStatus, StackError> {
+        let _ = command;
+        Err(StackError::Unsupported(
+            "shell commands only run against kernel stacks".into(),
+        ))
+    }
+
+    /// Ends the run: closes sockets and releases every resource (namespaces, devices, threads).
+    fn teardown(&mut self) -> Result<(), StackError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_round_trip_and_aliases_resolve() {
+        for s in TcpState::ALL {
+            assert_eq!(TcpState::from_script_name(s.script_name()), Some(s));
+        }
+        assert_eq!(
+            TcpState::from_script_name("TCP_SYN_RECV"),
+            Some(TcpState::SynReceived)
+        );
+        assert_eq!(
+            TcpState::from_script_name("TCPI_TIME_WAIT"),
+            Some(TcpState::TimeWait)
+        );
+        assert_eq!(TcpState::from_script_name("ESTABLISH"), None);
+    }
+}
