@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use super::icmp::{self, FRAG_NEEDED, PACKET_TOO_BIG_V6, UNREACHABLE_V4};
 use super::options::encode_options;
 use super::{
     Datagram, Ecn, IcmpMessage, IpHeader, IpVersion, Packet, Segment, TcpFlags, TcpOption,
@@ -231,21 +232,21 @@ impl fmt::Display for TcpOption {
 fn write_icmp(f: &mut fmt::Formatter<'_>, m: &IcmpMessage) -> fmt::Result {
     let version = m.ip.version();
     f.write_str("icmp ")?;
-    match icmp_type_name(version, m.icmp_type) {
+    match icmp::type_name(version, m.icmp_type) {
         Some(name) => f.write_str(name)?,
         None => write!(f, "type_{}", m.icmp_type)?,
     }
-    match icmp_code_name(version, m.icmp_type, m.code) {
+    match icmp::code_name(version, m.icmp_type, m.code) {
         Some(name) => write!(f, " {name}")?,
         None if m.code != 0 => write!(f, " code_{}", m.code)?,
         None => {}
     }
     let [a, b, c, d] = m.rest;
     match (version, m.icmp_type, m.code) {
-        (IpVersion::V4, ICMP_UNREACHABLE, ICMP_FRAG_NEEDED) => {
+        (IpVersion::V4, UNREACHABLE_V4, FRAG_NEEDED) => {
             write!(f, " mtu {}", u16::from_be_bytes([c, d]))?
         }
-        (IpVersion::V6, ICMPV6_PACKET_TOO_BIG, _) => {
+        (IpVersion::V6, PACKET_TOO_BIG_V6, _) => {
             write!(f, " mtu {}", u32::from_be_bytes([a, b, c, d]))?
         }
         _ => {}
@@ -290,122 +291,6 @@ fn write_quoted(f: &mut fmt::Formatter<'_>, version: IpVersion, quote: &[u8]) ->
         17 => write!(f, " [udp ({})]", total.saturating_sub(ip_len + 8)),
         _ => Ok(()),
     }
-}
-
-const ICMP_UNREACHABLE: u8 = 3;
-const ICMP_FRAG_NEEDED: u8 = 4;
-const ICMPV6_PACKET_TOO_BIG: u8 = 2;
-
-/// ICMPv4 type names as packetdrill's scripts spell them (RFC 792 and successors).
-const ICMPV4_TYPES: &[(u8, &str)] = &[
-    (0, "echo_reply"),
-    (3, "unreachable"),
-    (4, "source_quench"),
-    (5, "redirect"),
-    (8, "echo_request"),
-    (11, "time_exceeded"),
-    (12, "parameter_problem"),
-    (13, "timestamp_request"),
-    (14, "timestamp_reply"),
-    (15, "information_request"),
-    (16, "information_reply"),
-    (17, "address_mask_request"),
-    (18, "address_mask_reply"),
-];
-
-/// Codes of ICMPv4 destination unreachable (RFC 792, RFC 1812 §5.2.7.1).
-const ICMPV4_UNREACHABLE_CODES: &[&str] = &[
-    "net_unreachable",
-    "host_unreachable",
-    "protocol_unreachable",
-    "port_unreachable",
-    "frag_needed",
-    "source_route_failed",
-    "net_unknown",
-    "host_unknown",
-    "source_host_isolated",
-    "net_prohibited",
-    "host_prohibited",
-    "net_unreachable_for_tos",
-    "host_unreachable_for_tos",
-    "packet_filtered",
-    "precedence_violation",
-    "precedence_cutoff",
-];
-
-/// ICMPv6 type names (RFC 4443).
-const ICMPV6_TYPES: &[(u8, &str)] = &[
-    (1, "unreachable"),
-    (2, "packet_too_big"),
-    (3, "time_exceeded"),
-    (4, "parameter_problem"),
-    (128, "echo_request"),
-    (129, "echo_reply"),
-];
-
-const ICMPV6_UNREACHABLE_CODES: &[&str] = &[
-    "net_unreachable",
-    "admin_prohibited",
-    "not_neighbour",
-    "address_unreachable",
-    "port_unreachable",
-];
-const ICMPV6_TIME_EXCEEDED_CODES: &[&str] = &["exceeded_hop_limit", "exceeded_frag_time"];
-const ICMPV6_PARAMETER_PROBLEM_CODES: &[&str] =
-    &["header_field", "unknown_next_header", "unknown_option"];
-
-fn icmp_types(version: IpVersion) -> &'static [(u8, &'static str)] {
-    match version {
-        IpVersion::V4 => ICMPV4_TYPES,
-        IpVersion::V6 => ICMPV6_TYPES,
-    }
-}
-
-fn icmp_codes(version: IpVersion, icmp_type: u8) -> &'static [&'static str] {
-    match (version, icmp_type) {
-        (IpVersion::V4, 3) => ICMPV4_UNREACHABLE_CODES,
-        (IpVersion::V6, 1) => ICMPV6_UNREACHABLE_CODES,
-        (IpVersion::V6, 3) => ICMPV6_TIME_EXCEEDED_CODES,
-        (IpVersion::V6, 4) => ICMPV6_PARAMETER_PROBLEM_CODES,
-        _ => &[],
-    }
-}
-
-/// The script name of an ICMP type (`unreachable`, `packet_too_big`, …).
-pub fn icmp_type_name(version: IpVersion, icmp_type: u8) -> Option<&'static str> {
-    icmp_types(version)
-        .iter()
-        .find(|(t, _)| *t == icmp_type)
-        .map(|(_, n)| *n)
-}
-
-/// The ICMP type a script name stands for; `type_N` is accepted for any N.
-pub fn icmp_type_by_name(version: IpVersion, name: &str) -> Option<u8> {
-    if let Some(n) = name.strip_prefix("type_") {
-        return n.parse().ok();
-    }
-    icmp_types(version)
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map(|(t, _)| *t)
-}
-
-/// The script name of a code of `icmp_type` (`frag_needed`, `port_unreachable`, …).
-pub fn icmp_code_name(version: IpVersion, icmp_type: u8, code: u8) -> Option<&'static str> {
-    icmp_codes(version, icmp_type)
-        .get(usize::from(code))
-        .copied()
-}
-
-/// The code a script name stands for under `icmp_type`; `code_N` is accepted for any N.
-pub fn icmp_code_by_name(version: IpVersion, icmp_type: u8, name: &str) -> Option<u8> {
-    if let Some(n) = name.strip_prefix("code_") {
-        return n.parse().ok();
-    }
-    let index = icmp_codes(version, icmp_type)
-        .iter()
-        .position(|n| *n == name)?;
-    u8::try_from(index).ok()
 }
 
 /// A field of a [`Segment`] that a matcher may compare, named as failure output shows it.
@@ -713,21 +598,6 @@ mod tests {
             Notation::packet(&too_big).to_string(),
             "icmp packet_too_big mtu 1280"
         );
-    }
-
-    #[test]
-    fn icmp_names_both_ways() {
-        use IpVersion::{V4, V6};
-        assert_eq!(icmp_type_by_name(V4, "unreachable"), Some(3));
-        assert_eq!(icmp_type_by_name(V6, "unreachable"), Some(1));
-        assert_eq!(icmp_type_by_name(V4, "type_42"), Some(42));
-        assert_eq!(icmp_type_by_name(V4, "type_420"), None);
-        assert_eq!(icmp_code_by_name(V4, 3, "frag_needed"), Some(4));
-        assert_eq!(icmp_code_by_name(V6, 1, "port_unreachable"), Some(4));
-        assert_eq!(icmp_code_by_name(V6, 3, "code_7"), Some(7));
-        assert_eq!(icmp_code_by_name(V4, 11, "frag_needed"), None);
-        assert_eq!(icmp_code_name(V4, 3, 13), Some("packet_filtered"));
-        assert_eq!(icmp_type_name(V6, 200), None);
     }
 
     #[test]
