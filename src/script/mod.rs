@@ -7,6 +7,7 @@
 pub mod ast;
 pub mod diag;
 mod parse;
+pub mod symbols;
 
 pub use diag::{Diagnostic, Severity};
 pub use parse::{parse, parse_event};
