@@ -5,7 +5,9 @@
 //! this module sees the parser.
 
 pub mod ast;
+pub mod check;
 pub mod diag;
+pub mod meta;
 mod parse;
 pub mod symbols;
 
@@ -16,7 +18,7 @@ pub mod corpus;
 /// Parses `source` and, if it parsed, checks it: every finding, in source order.
 pub fn check_source(source: &str) -> Vec<Diagnostic> {
     match parse(source) {
-        Ok(_script) => Vec::new(),
+        Ok(script) => check::check(&script),
         Err(diagnostic) => vec![diagnostic],
     }
 }
