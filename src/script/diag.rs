@@ -342,6 +342,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | R::call
         | R::symbol => "an expression (a number, a name, `...`, `\"string\"`, `[…]` or `{…}`)",
         R::field_name => "a field name",
+        R::call_name => "a function such as `htons`",
         R::field_count => "`(N)`",
         R::ident => "a name",
         _ => return None,

@@ -9,10 +9,12 @@ pub mod check;
 pub mod diag;
 pub mod meta;
 mod parse;
+pub mod print;
 pub mod symbols;
 
 pub use diag::{Diagnostic, Severity};
 pub use parse::{parse, parse_event};
+pub use print::print;
 pub mod corpus;
 
 /// Parses `source` and, if it parsed, checks it: every finding, in source order.
