@@ -733,7 +733,12 @@ impl<'i> Builder<'i> {
         let mut args = Vec::new();
         let mut rest = Vec::new();
         for part in c.inner {
-            rest.push(part);
+            if !matches!(
+                part.as_rule(),
+                Rule::arg_comma | Rule::args_end | Rule::result_eq
+            ) {
+                rest.push(part);
+            }
         }
         // All `expr` pairs but the last are arguments; the last is the result.
         let mut errno = None;
