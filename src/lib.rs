@@ -10,5 +10,6 @@
 //! under test), `engine` (runs one script), `report` (outputs).
 
 pub mod clock;
+pub mod script;
 pub mod stack;
 pub mod wire;
