@@ -11,3 +11,4 @@
 
 pub mod clock;
 pub mod stack;
+pub mod tcp;
