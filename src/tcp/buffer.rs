@@ -111,25 +111,17 @@ impl Ring {
     pub fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
         self.len -= n;
-        self.head = if self.len == 0 || self.cap == 0 {
-            0
-        } else {
-            (self.head + n) % self.cap
-        };
-    }
-
-    /// Releases the storage of an empty ring.
-    pub fn shrink_if_empty(&mut self) {
-        if self.len == 0 {
-            self.buf = Vec::new();
-            self.head = 0;
+        // The head moves even when the ring empties: out-of-order bytes may already sit past it.
+        if self.cap > 0 {
+            self.head = (self.head + n) % self.cap;
         }
     }
 
     /// Empties the ring and releases its storage (queues flushed on abort).
     pub fn clear(&mut self) {
         self.len = 0;
-        self.shrink_if_empty();
+        self.head = 0;
+        self.buf = Vec::new();
     }
 }
 

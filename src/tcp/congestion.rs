@@ -150,7 +150,11 @@ impl Congestion {
 
     /// RFC 6582 §3.2 step 3: a partial ACK deflates by the amount acknowledged, plus one SMSS.
     pub fn partial_ack(&mut self, acked: u32, smss: u32) {
-        self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(smss).max(smss);
+        self.cwnd = self
+            .cwnd
+            .saturating_sub(acked)
+            .saturating_add(smss)
+            .max(smss);
     }
 
     /// RFC 6582 §3.2 step 3: a full ACK ends recovery.

@@ -18,7 +18,9 @@ use super::error::{Error, Result};
 use super::isn;
 use super::profile::Profile;
 use super::seq::Seq;
-use super::socket::{ConnectionInfo, Family, Fd, OptValue, Readiness, Shutdown, SockOpt, SockOptName};
+use super::socket::{
+    ConnectionInfo, Family, Fd, OptValue, Readiness, Shutdown, SockOpt, SockOptName,
+};
 
 /// Lowest fd handed out (0–2 are stdio on Linux).
 const FIRST_FD: Fd = 3;
@@ -333,7 +335,11 @@ impl Host {
     }
 
     /// Runs `f` on connection `id`'s TCB, then applies what its state change means to the host.
-    fn with_tcb<R>(&mut self, id: ConnId, f: impl FnOnce(&mut Tcb, &mut Ctx<'_>) -> R) -> Option<R> {
+    fn with_tcb<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Tcb, &mut Ctx<'_>) -> R,
+    ) -> Option<R> {
         let conn = self.conns.get_mut(id)?.as_mut()?;
         let before = conn.tcb.state;
         let mut cx = Ctx {
@@ -456,10 +462,12 @@ impl Host {
     }
 
     fn port_in_use(&self, fd: Fd, addr: SocketAddr, reuse: bool) -> bool {
-        let overlaps = |b: IpAddr| b.is_unspecified() || addr.ip().is_unspecified() || b == addr.ip();
+        let overlaps =
+            |b: IpAddr| b.is_unspecified() || addr.ip().is_unspecified() || b == addr.ip();
         let sockets = self.sockets.iter().any(|(&other, s)| {
             other != fd
-                && s.bound.is_some_and(|b| b.port() == addr.port() && overlaps(b.ip()))
+                && s.bound
+                    .is_some_and(|b| b.port() == addr.port() && overlaps(b.ip()))
                 && !(reuse && s.reuse_addr && !matches!(s.kind, Kind::Listener(_)))
         });
         let conns = !reuse
@@ -822,7 +830,11 @@ impl Host {
                     let closed = t.state == State::Closed;
                     let error = t.error.is_some();
                     Readiness {
-                        readable: t.readable() > 0 || t.at_eof() || t.read_shut() || error || closed,
+                        readable: t.readable() > 0
+                            || t.at_eof()
+                            || t.read_shut()
+                            || error
+                            || closed,
                         writable: (t.can_send() && t.send_space() > 0) || error || closed,
                         error,
                         hangup: closed || (t.at_eof() && t.write_shut()),
@@ -858,7 +870,10 @@ impl Host {
             SockOpt::SynCnt(n) => st.syn_count = Some(n),
         }
         let settings = st.clone();
-        if let Some(conn) = id.and_then(|id| self.conns.get_mut(id)).and_then(|c| c.as_mut()) {
+        if let Some(conn) = id
+            .and_then(|id| self.conns.get_mut(id))
+            .and_then(|c| c.as_mut())
+        {
             conn.tcb.set_buffers(settings.rcvbuf, settings.sndbuf);
             conn.tcb.settings = settings;
         }
@@ -888,7 +903,9 @@ impl Host {
             SockOptName::NoDelay => int(st.nodelay.into()),
             SockOptName::MaxSeg => {
                 let eff = self.conn_of(fd)?.map(|c| c.tcb.mss());
-                int(i64::from(eff.unwrap_or(u32::from(st.max_seg.unwrap_or(536)))))
+                int(i64::from(
+                    eff.unwrap_or(u32::from(st.max_seg.unwrap_or(536))),
+                ))
             }
             SockOptName::UserTimeout => int(st.user_timeout.map_or(0, |t| t.as_millis() as i64)),
             SockOptName::KeepIdle => int(st.keep_idle.as_secs() as i64),
@@ -928,9 +945,14 @@ impl Host {
     /// Checks every connection's invariants (SND.UNA ≤ SND.NXT, buffers within capacity, …).
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
         for c in self.conns.iter().flatten() {
-            c.tcb
-                .check_invariants()
-                .map_err(|e| format!("{} -> {} ({}): {e}", c.tcb.local, c.tcb.remote, c.tcb.state.rfc_name()))?;
+            c.tcb.check_invariants().map_err(|e| {
+                format!(
+                    "{} -> {} ({}): {e}",
+                    c.tcb.local,
+                    c.tcb.remote,
+                    c.tcb.state.rfc_name()
+                )
+            })?;
         }
         Ok(())
     }
@@ -957,7 +979,10 @@ fn unspecified(family: Family) -> IpAddr {
 }
 
 fn family_accepts(family: Family, ip: IpAddr) -> bool {
-    matches!((family, ip), (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_)))
+    matches!(
+        (family, ip),
+        (Family::V4, IpAddr::V4(_)) | (Family::V6, IpAddr::V6(_))
+    )
 }
 
 fn is_unicast(ip: IpAddr) -> bool {

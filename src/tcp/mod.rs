@@ -22,6 +22,7 @@ pub mod isn;
 pub mod options;
 pub mod profile;
 pub mod seq;
+pub mod sim;
 pub mod socket;
 
 pub use conn::State;

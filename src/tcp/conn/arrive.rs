@@ -63,7 +63,8 @@ impl Tcb {
                 (0, _) => seq.in_range(self.rcv_nxt, edge),
                 (_, 0) => false,
                 (len, _) => {
-                    seq.in_range(self.rcv_nxt, edge) || (seq + (len - 1)).in_range(self.rcv_nxt, edge)
+                    seq.in_range(self.rcv_nxt, edge)
+                        || (seq + (len - 1)).in_range(self.rcv_nxt, edge)
                 }
             };
         // MUST-66: with a zero window, valid ACKs, URGs and RSTs are still processed; the text of

@@ -21,7 +21,6 @@ use super::options::Options;
 use super::profile::Profile;
 use super::seq::Seq;
 
-
 /// TCP connection states (RFC 9293 §3.3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -364,7 +363,10 @@ impl Tcb {
     /// Checks the invariants every state must keep; returns a description of the first broken one.
     pub fn check_invariants(&self) -> Result<(), String> {
         if self.snd_una > self.snd_nxt {
-            return Err(format!("SND.UNA {} > SND.NXT {}", self.snd_una, self.snd_nxt));
+            return Err(format!(
+                "SND.UNA {} > SND.NXT {}",
+                self.snd_una, self.snd_nxt
+            ));
         }
         if !self.send_ptr.in_range_incl(self.snd_una, self.snd_nxt) {
             return Err(format!(
@@ -435,8 +437,7 @@ impl Tcb {
 
     /// The timestamp option for a non-SYN segment, if negotiated.
     fn ts_option(&self, now: Duration) -> Option<(u32, u32)> {
-        self.ts_enabled
-            .then(|| (self.now_ts(now), self.ts_recent))
+        self.ts_enabled.then(|| (self.now_ts(now), self.ts_recent))
     }
 
     /// The header of an outgoing segment from this connection.
