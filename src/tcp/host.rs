@@ -931,7 +931,13 @@ impl Host {
                 });
             }
         }
-        for c in self.conns.iter().flatten() {
+        // A TCB in CLOSED that only remains for its fd's error reporting is not a connection.
+        for c in self
+            .conns
+            .iter()
+            .flatten()
+            .filter(|c| c.tcb.state != State::Closed)
+        {
             out.push(ConnectionInfo {
                 local: c.tcb.local,
                 remote: Some(c.tcb.remote),

@@ -111,8 +111,10 @@ impl Tcb {
             0
         };
         if data.len() > room {
+            // Text beyond the window is not accepted; the ACK tells the sender where it stands.
             data = data.get(..room).unwrap_or_default();
             flags = flags.without(Flags::FIN);
+            self.ack_due = AckDue::Now;
         }
 
         // Second: the RST bit (RFC 5961 §3.2: reset only on an exact match; otherwise challenge).
@@ -286,9 +288,13 @@ impl Tcb {
             self.progress_at = now;
             // RFC 6298 §5.3: restart the timer for the data still outstanding.
             self.timers.rtx = None;
-        } else if ack == self.snd_una && pure && self.snd_nxt != self.snd_una && wnd == self.snd_wnd
+        } else if ack == self.snd_una
+            && pure
+            && self.snd_nxt != self.snd_una
+            && wnd == self.snd_wnd
+            && wnd > 0
         {
-            // RFC 5681 §2: a duplicate ACK.
+            // RFC 5681 §2: a duplicate ACK (answers to zero-window probes are not).
             self.cc.dupacks += 1;
             if self.cc.recover.is_none() && self.cc.dupacks == 3 {
                 // RFC 5681 §3.2 fast retransmit.

@@ -126,7 +126,9 @@ impl Tcb {
     /// 5681 §3.2 step 2; partial ACK, RFC 6582).
     pub(super) fn retransmit_first(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         let smss = self.eff_snd_mss();
-        let len = (self.tx.len() as u32).min(smss);
+        // Only data already sent once is retransmitted.
+        let sent = self.snd_nxt - self.snd_una;
+        let len = (self.tx.len() as u32).min(smss).min(sent);
         let data_end = self.snd_una + self.tx.len() as u32;
         let fin = self.fin_seq == Some(data_end) && self.snd_una + len == data_end;
         if len == 0 && !fin {
