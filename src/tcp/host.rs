@@ -229,10 +229,10 @@ impl Host {
         }
         let settings = settings.clone();
         let mut iss = isn::initial_sequence(self.profile.secret, now, local, remote);
-        if let Some(floor) = iss_floor {
-            if iss <= floor {
-                iss = floor + 65536 + 1;
-            }
+        if let Some(floor) = iss_floor
+            && iss <= floor
+        {
+            iss = floor + 65536 + 1;
         }
         let mut cx = Ctx {
             profile: &self.profile,
@@ -367,16 +367,19 @@ impl Host {
             }
             return;
         }
-        if before != state && state.is_synchronized() && conn.fd.is_none() && !conn.queued {
-            if let Some(parent) = conn.parent {
-                conn.queued = true;
-                if let Some(Socket {
-                    kind: Kind::Listener(l),
-                    ..
-                }) = self.sockets.get_mut(&parent)
-                {
-                    l.queue.push_back(id);
-                }
+        if before != state
+            && state.is_synchronized()
+            && conn.fd.is_none()
+            && !conn.queued
+            && let Some(parent) = conn.parent
+        {
+            conn.queued = true;
+            if let Some(Socket {
+                kind: Kind::Listener(l),
+                ..
+            }) = self.sockets.get_mut(&parent)
+            {
+                l.queue.push_back(id);
             }
         }
     }

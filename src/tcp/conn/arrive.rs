@@ -164,10 +164,11 @@ impl Tcb {
             return;
         }
         // RFC 7323 §4.3: remember the timestamp of an in-sequence segment.
-        if let Some((val, _)) = h.options.timestamps {
-            if self.ts_enabled && h.seq <= self.last_ack_sent {
-                self.ts_recent = val;
-            }
+        if let Some((val, _)) = h.options.timestamps
+            && self.ts_enabled
+            && h.seq <= self.last_ack_sent
+        {
+            self.ts_recent = val;
         }
         if self.state == State::SynReceived {
             // SND.UNA < SEG.ACK =< SND.NXT completes the handshake (9293 erratum of 793's =<).
