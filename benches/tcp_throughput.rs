@@ -30,10 +30,12 @@ fn main() {
             Host::new(profile, [b]),
             LinkConfig::perfect(Duration::from_micros(50)),
         );
-        let l = net.hosts[1].socket_open(Family::V4, true).expect("socket");
-        net.hosts[1].bind(l, SocketAddr::new(b, 5001)).expect("bind");
+        let l = net.hosts[1].socket(Family::V4, true).expect("socket");
+        net.hosts[1]
+            .bind(l, SocketAddr::new(b, 5001))
+            .expect("bind");
         net.hosts[1].listen(l, 1).expect("listen");
-        let c = net.hosts[0].socket_open(Family::V4, true).expect("socket");
+        let c = net.hosts[0].socket(Family::V4, true).expect("socket");
         let _ = net.hosts[0].connect(c, SocketAddr::new(b, 5001), Duration::ZERO);
         let mut server = None;
         net.run_until(Duration::from_secs(10), |n| {

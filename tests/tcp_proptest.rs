@@ -100,14 +100,14 @@ impl Peer {
     fn reach(target: State, profile: Profile) -> Peer {
         let mut p = Peer::new(profile);
         if target == State::SynSent {
-            let fd = p.host.socket_open(Family::V4, true).unwrap();
+            let fd = p.host.socket(Family::V4, true).unwrap();
             let _ = p.host.connect(fd, p.me, p.now);
             p.fd = Some(fd);
             p.it = p.host.connections()[0].local;
             p.drain();
             return p;
         }
-        let l = p.host.socket_open(Family::V4, true).unwrap();
+        let l = p.host.socket(Family::V4, true).unwrap();
         p.host.bind(l, p.it).unwrap();
         p.host.listen(l, 4).unwrap();
         if target == State::Listen {

@@ -384,23 +384,23 @@ impl Host {
         }
     }
 
-    fn socket(&self, fd: Fd) -> Result<&Socket> {
+    fn sock(&self, fd: Fd) -> Result<&Socket> {
         self.sockets.get(&fd).ok_or(Error::BadFd)
     }
 
-    fn socket_mut(&mut self, fd: Fd) -> Result<&mut Socket> {
+    fn sock_mut(&mut self, fd: Fd) -> Result<&mut Socket> {
         self.sockets.get_mut(&fd).ok_or(Error::BadFd)
     }
 
     fn conn_of(&self, fd: Fd) -> Result<Option<&Conn>> {
-        Ok(match self.socket(fd)?.kind {
+        Ok(match self.sock(fd)?.kind {
             Kind::Conn(id) => self.conns.get(id).and_then(|c| c.as_ref()),
             _ => None,
         })
     }
 
     fn conn_id(&self, fd: Fd) -> Result<Option<ConnId>> {
-        Ok(match self.socket(fd)?.kind {
+        Ok(match self.sock(fd)?.kind {
             Kind::Conn(id) => Some(id),
             _ => None,
         })
@@ -420,7 +420,7 @@ impl Host {
     // ----- Syscalls -----
 
     /// `socket(family, SOCK_STREAM [| SOCK_NONBLOCK], IPPROTO_TCP)`.
-    pub fn socket_open(&mut self, family: Family, nonblocking: bool) -> Result<Fd> {
+    pub fn socket(&mut self, family: Family, nonblocking: bool) -> Result<Fd> {
         let fd = self.lowest_free_fd()?;
         self.sockets.insert(
             fd,
@@ -442,7 +442,7 @@ impl Host {
     /// `bind`: EINVAL if already bound, EADDRNOTAVAIL for a foreign address, EADDRINUSE if another
     /// socket or a connection (TIME-WAIT included) holds the port, unless SO_REUSEADDR allows it.
     pub fn bind(&mut self, fd: Fd, addr: SocketAddr) -> Result<()> {
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         if s.bound.is_some() || !matches!(s.kind, Kind::Fresh) {
             return Err(Error::Invalid);
         }
@@ -460,7 +460,7 @@ impl Host {
             }
             addr.port()
         };
-        self.socket_mut(fd)?.bound = Some(SocketAddr::new(addr.ip(), port));
+        self.sock_mut(fd)?.bound = Some(SocketAddr::new(addr.ip(), port));
         Ok(())
     }
 
@@ -506,11 +506,11 @@ impl Host {
     /// `listen`: binds an ephemeral port if needed; EINVAL on a connected socket.
     pub fn listen(&mut self, fd: Fd, backlog: i32) -> Result<()> {
         let backlog = usize::try_from(backlog).unwrap_or(0);
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         match &s.kind {
             Kind::Conn(_) => return Err(Error::Invalid),
             Kind::Listener(_) => {
-                if let Kind::Listener(l) = &mut self.socket_mut(fd)?.kind {
+                if let Kind::Listener(l) = &mut self.sock_mut(fd)?.kind {
                     l.backlog = backlog;
                 }
                 return Ok(());
@@ -520,9 +520,9 @@ impl Host {
         if s.bound.is_none() {
             let any = unspecified(s.family);
             let port = self.ephemeral_port(any, None)?;
-            self.socket_mut(fd)?.bound = Some(SocketAddr::new(any, port));
+            self.sock_mut(fd)?.bound = Some(SocketAddr::new(any, port));
         }
-        self.socket_mut(fd)?.kind = Kind::Listener(Listener {
+        self.sock_mut(fd)?.kind = Kind::Listener(Listener {
             backlog,
             queue: VecDeque::new(),
         });
@@ -532,7 +532,7 @@ impl Host {
     /// `accept`: the oldest established connection, as a new fd with the peer's address.
     pub fn accept(&mut self, fd: Fd) -> Result<(Fd, SocketAddr)> {
         let new_fd = self.lowest_free_fd()?;
-        let s = self.socket_mut(fd)?;
+        let s = self.sock_mut(fd)?;
         let family = s.family;
         let settings = s.settings.clone();
         let (reuse_addr, linger) = (s.reuse_addr, s.linger);
@@ -574,7 +574,7 @@ impl Host {
     /// `connect`: starts the handshake and returns [`Error::InProgress`]; later calls answer
     /// EALREADY while it runs, `Ok` once (then EISCONN) when it succeeded, or the failure.
     pub fn connect(&mut self, fd: Fd, remote: SocketAddr, now: Duration) -> Result<()> {
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         if !family_accepts(s.family, remote.ip()) {
             return Err(Error::AfNotSupported);
         }
@@ -592,7 +592,7 @@ impl Host {
                         Err(err)
                     }
                     (true, _) => {
-                        self.socket_mut(fd)?.connecting = false;
+                        self.sock_mut(fd)?.connecting = false;
                         Ok(())
                     }
                     (false, _) => Err(Error::IsConnected),
@@ -621,7 +621,7 @@ impl Host {
         if self.by_tuple.contains_key(&(local, remote)) {
             return Err(Error::AddrNotAvailable);
         }
-        let settings = self.socket(fd)?.settings.clone();
+        let settings = self.sock(fd)?.settings.clone();
         let iss = isn::initial_sequence(self.profile.secret, now, local, remote);
         let mut cx = Ctx {
             profile: &self.profile,
@@ -634,7 +634,7 @@ impl Host {
             parent: None,
             queued: false,
         });
-        let s = self.socket_mut(fd)?;
+        let s = self.sock_mut(fd)?;
         s.bound = Some(local);
         s.kind = Kind::Conn(id);
         s.connecting = true;
@@ -783,18 +783,18 @@ impl Host {
 
     /// `fcntl(F_SETFL, O_NONBLOCK)`.
     pub fn set_nonblocking(&mut self, fd: Fd, on: bool) -> Result<()> {
-        self.socket_mut(fd)?.nonblocking = on;
+        self.sock_mut(fd)?.nonblocking = on;
         Ok(())
     }
 
     /// Whether O_NONBLOCK is set (the adapter blocks only when it is not).
     pub fn is_nonblocking(&self, fd: Fd) -> Result<bool> {
-        Ok(self.socket(fd)?.nonblocking)
+        Ok(self.sock(fd)?.nonblocking)
     }
 
     /// SIOCINQ: bytes ready to read (EINVAL on a listener, like Linux).
     pub fn in_queue(&self, fd: Fd) -> Result<usize> {
-        match self.socket(fd)?.kind {
+        match self.sock(fd)?.kind {
             Kind::Listener(_) => Err(Error::Invalid),
             _ => Ok(self.conn_of(fd)?.map_or(0, |c| c.tcb.readable())),
         }
@@ -802,7 +802,7 @@ impl Host {
 
     /// SIOCOUTQ: bytes sent or queued and not yet acknowledged.
     pub fn out_queue(&self, fd: Fd) -> Result<usize> {
-        match self.socket(fd)?.kind {
+        match self.sock(fd)?.kind {
             Kind::Listener(_) => Err(Error::Invalid),
             _ => Ok(self.conn_of(fd)?.map_or(0, |c| c.tcb.unacked())),
         }
@@ -810,7 +810,7 @@ impl Host {
 
     /// What `poll` would report for `fd`.
     pub fn readiness(&self, fd: Fd) -> Result<Readiness> {
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         Ok(match &s.kind {
             Kind::Fresh => Readiness {
                 writable: true,
@@ -850,7 +850,7 @@ impl Host {
     /// `setsockopt`.
     pub fn setsockopt(&mut self, fd: Fd, opt: SockOpt) -> Result<()> {
         let id = self.conn_id(fd)?;
-        let s = self.socket_mut(fd)?;
+        let s = self.sock_mut(fd)?;
         let st = &mut s.settings;
         match opt {
             SockOpt::ReuseAddr(on) => s.reuse_addr = on,
@@ -886,10 +886,10 @@ impl Host {
     /// `getsockopt`.
     pub fn getsockopt(&mut self, fd: Fd, name: SockOptName) -> Result<OptValue> {
         if name == SockOptName::Error {
-            self.socket(fd)?;
+            self.sock(fd)?;
             return Ok(OptValue::Error(self.take_error(fd)));
         }
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         let st = &s.settings;
         let int = |v: i64| Ok(OptValue::Int(v));
         match name {

@@ -164,7 +164,7 @@ impl Peer {
 
     fn listen(profile: Profile) -> Peer {
         let mut p = Peer::new(profile);
-        let l = p.host.socket_open(Family::V4, true).unwrap();
+        let l = p.host.socket(Family::V4, true).unwrap();
         p.host.bind(l, p.it).unwrap();
         p.host.listen(l, 8).unwrap();
         p.listener = Some(l);
@@ -182,7 +182,7 @@ impl Peer {
 
     fn syn_sent(profile: Profile) -> Peer {
         let mut p = Peer::new(profile);
-        let fd = p.host.socket_open(Family::V4, true).unwrap();
+        let fd = p.host.socket(Family::V4, true).unwrap();
         assert_eq!(p.host.connect(fd, p.me, p.now), Err(Error::InProgress));
         p.fd = Some(fd);
         let syn = p.one();
@@ -452,7 +452,7 @@ mod s3_10_7_3_syn_sent {
     #[test]
     fn syn_carries_options_and_isn_is_clock_plus_hash() {
         let mut p = Peer::new(Profile::rfc9293());
-        let fd = p.host.socket_open(Family::V4, true).unwrap();
+        let fd = p.host.socket(Family::V4, true).unwrap();
         let _ = p.host.connect(fd, p.me, p.now);
         let o = p.one();
         assert_eq!(o.opts.mss, Some(1460));
@@ -571,7 +571,7 @@ mod s3_10_7_3_syn_sent {
     #[test]
     fn tcp_syncnt_limits_retries() {
         let mut p = Peer::new(p9293());
-        let fd = p.host.socket_open(Family::V4, true).unwrap();
+        let fd = p.host.socket(Family::V4, true).unwrap();
         p.host.setsockopt(fd, SockOpt::SynCnt(2)).unwrap();
         let _ = p.host.connect(fd, p.me, p.now);
         p.run_for(Duration::from_secs(60));
@@ -1135,6 +1135,31 @@ mod s3_7_s3_8_data_transfer {
         p.host.send(p.fd.unwrap(), &[0; 2000], p.now).unwrap();
         let lens: Vec<usize> = p.out().iter().map(|o| o.len).collect();
         assert_eq!(lens, [536, 536, 536, 392]);
+    }
+
+    /// MUST-15: an IPv6 peer that sends no MSS option is assumed to take 1220 bytes.
+    #[test]
+    fn default_mss_1220_over_ipv6() {
+        let mut p = Peer::new(p9293());
+        p.it = "[2001:db8::1]:8080".parse().unwrap();
+        p.me = "[2001:db8::2]:40000".parse().unwrap();
+        p.host = Host::new(
+            Profile {
+                nagle: false,
+                ..p9293()
+            },
+            [p.it.ip()],
+        );
+        let l = p.host.socket(Family::V6, true).unwrap();
+        p.host.bind(l, p.it).unwrap();
+        p.host.listen(l, 1).unwrap();
+        p.send(Flags::SYN, &[]);
+        assert_eq!(p.one().opts.mss, Some(1440));
+        p.send(Flags::ACK, &[]);
+        let (fd, _) = p.host.accept(l).unwrap();
+        p.host.send(fd, &[0; 3000], p.now).unwrap();
+        let lens: Vec<usize> = p.out().iter().map(|o| o.len).collect();
+        assert_eq!(lens, [1220, 1220, 560]);
     }
 
     /// MUST-16: the peer's MSS bounds our segments; PSH on the last one (MUST-61).
