@@ -158,7 +158,10 @@ impl Host {
         let remote = SocketAddr::new(p.src, p.tcp.src_port);
         let mut iss_floor = None;
         if let Some(&id) = self.by_tuple.get(&(local, remote)) {
-            match self.time_wait_reuse(id, &p) {
+            let reuse = self
+                .time_wait_reuse(id, &p)
+                .filter(|_| self.find_listener(local).is_some());
+            match reuse {
                 Some(floor) => {
                     // MAY-2 / RFC 6191: the old incarnation gives way to the new SYN.
                     self.remove_conn(id);
@@ -785,6 +788,14 @@ impl Host {
     pub fn set_nonblocking(&mut self, fd: Fd, on: bool) -> Result<()> {
         self.sock_mut(fd)?.nonblocking = on;
         Ok(())
+    }
+
+    /// SHLD-9: whether the connection has retransmitted at least R1 times without progress
+    /// (the point where RFC 9293 §3.8.3 would advise IP and tell the application).
+    pub fn retransmission_trouble(&self, fd: Fd) -> Result<bool> {
+        Ok(self
+            .conn_of(fd)?
+            .is_some_and(|c| c.tcb.retransmissions() >= self.profile.r1))
     }
 
     /// Whether O_NONBLOCK is set (the adapter blocks only when it is not).

@@ -35,7 +35,8 @@ pub struct Profile {
     pub min_rto: Duration,
     /// Upper bound of the RTO (RFC 6298 §2.5 allows ≥ 60 s).
     pub max_rto: Duration,
-    /// R1: retransmissions after which IP would be advised (MUST-20, SHLD-10 ≥ 3); counted only.
+    /// R1: retransmissions after which IP would be advised and the application told (MUST-20,
+    /// SHLD-9, SHLD-10 ≥ 3); see `Host::retransmission_trouble`.
     pub r1: u32,
     /// R2 for data: give up after retransmitting for this long without progress (SHLD-11 ≥ 100 s).
     pub r2: Duration,

@@ -336,6 +336,11 @@ impl Tcb {
         self.fin_queued
     }
 
+    /// Consecutive retransmission timeouts without progress.
+    pub fn retransmissions(&self) -> u32 {
+        self.backoff
+    }
+
     /// Effective MSS for sending, for getsockopt(TCP_MAXSEG).
     pub fn mss(&self) -> u32 {
         self.eff_snd_mss()

@@ -1049,6 +1049,15 @@ mod s3_10_7_4_per_state {
     }
 
     #[test]
+    fn time_wait_newer_syn_without_listener_is_challenged() {
+        let mut p = Peer::time_wait(p9293());
+        p.host.close(p.listener.unwrap(), p.now).unwrap();
+        p.raw(Flags::SYN, p.nxt + 100_000, Seq(0), &[]);
+        p.expect_ack();
+        assert_eq!(p.state(), State::TimeWait);
+    }
+
+    #[test]
     fn time_wait_old_syn_is_challenged_or_reset() {
         let mut p = Peer::time_wait(p9293());
         p.raw(Flags::SYN, p.nxt - 5, Seq(0), &[]);
@@ -1348,6 +1357,22 @@ mod s3_7_s3_8_data_transfer {
         }
         assert_eq!(at, [1, 3, 7, 15]);
         assert_eq!(p.host.recv(fd, 10, false, p.now), Err(Error::TimedOut));
+    }
+
+    /// SHLD-9: R1 retransmissions raise the "trouble" flag; an ACK clears it.
+    #[test]
+    fn r1_reports_delivery_trouble() {
+        let mut p = Peer::established(p9293());
+        let fd = p.fd.unwrap();
+        p.host.send(fd, b"lost", p.now).unwrap();
+        p.out();
+        p.run_for(Duration::from_secs(6));
+        assert_eq!(p.host.retransmission_trouble(fd), Ok(false));
+        p.run_for(Duration::from_secs(2));
+        assert_eq!(p.host.retransmission_trouble(fd), Ok(true));
+        p.out();
+        p.raw(Flags::ACK, p.nxt, p.host_nxt, &[]);
+        assert_eq!(p.host.retransmission_trouble(fd), Ok(false));
     }
 
     /// RFC 5681 §3.2: the third duplicate ACK triggers a fast retransmit.
