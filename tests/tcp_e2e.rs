@@ -322,3 +322,20 @@ fn runs_are_reproducible_byte_for_byte() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn rfc793_profile_survives_the_lossy_link_too() {
+    let link = LinkConfig {
+        delay: Duration::from_millis(5),
+        loss_ppm: 30_000,
+        duplicate_ppm: 10_000,
+        reorder_ppm: 50_000,
+        reorder_delay: Duration::from_millis(10),
+        seed: 99,
+    };
+    let mut net = pair(Profile::rfc793(), link);
+    let (c, _l, s) = establish(&mut net, Family::V6, B6);
+    let data = pattern(2_000_000);
+    let got = transfer(&mut net, 1, s, c, &data, Duration::from_secs(100_000));
+    assert!(got == data, "payload corrupted");
+}

@@ -7,6 +7,22 @@
 //! call after each event once [`Host::readiness`] shows the condition cleared (readable for
 //! `accept`/`recv`, writable for `send`/`connect`). Re-issuing `connect` then returns `Ok` or the
 //! failure, exactly as Linux answers a second `connect`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tcpconf::tcp::{Error, Family, Host, Profile};
+//!
+//! let mut host = Host::new(Profile::rfc9293(), ["192.0.2.1".parse().unwrap()]);
+//! let fd = host.socket(Family::V4, false).unwrap();
+//! let peer = "192.0.2.2:80".parse().unwrap();
+//! assert_eq!(host.connect(fd, peer, Duration::ZERO), Err(Error::InProgress));
+//! let syn = host.pop_outbound().unwrap(); // a raw IPv4 packet carrying the SYN
+//! assert_eq!(syn[0] >> 4, 4);
+//! // A blocking connect waits: nothing is writable yet, the next event is the SYN's RTO.
+//! assert!(!host.readiness(fd).unwrap().writable);
+//! assert_eq!(host.poll_at(), Some(Duration::from_secs(1)));
+//! assert_eq!(host.connect(fd, peer, Duration::ZERO), Err(Error::Already));
+//! ```
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};

@@ -148,7 +148,9 @@ impl Tcb {
                 // RFC 5961 §4: challenge ACK whatever the sequence number.
                 self.challenge_ack(cx, now);
             } else {
-                // RFC 793 §3.9: an in-window SYN is an error: reset (§3.4 form) and abort.
+                // RFC 793 §3.9: an in-window SYN is an error: reset and abort. The RST takes its
+                // sequence number from SEG.ACK if there is one (§3.4), else SND.NXT, which the
+                // peer's window accepts.
                 if h.flags.has(Flags::ACK) {
                     send_rst_for_ack(cx, self.local, self.remote, h.ack);
                 } else {

@@ -113,7 +113,10 @@ impl Tcb {
         }
         if self.send_ptr > self.snd_nxt {
             if self.snd_nxt == self.snd_una {
+                // First data in flight: a persist/override timer gives way to a fresh RTO
+                // (RFC 6298 §5.1).
                 self.progress_at = now;
+                self.timers.rtx = None;
             }
             self.snd_nxt = self.send_ptr;
             if !retransmission {
