@@ -43,6 +43,10 @@ const FIRST_FD: Fd = 3;
 /// Linux's default ephemeral port range (`net.ipv4.ip_local_port_range`).
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 
+/// Bounds of SO_RCVBUF / SO_SNDBUF requests (Linux clamps to its sysctl limits similarly).
+const MIN_BUF: usize = 256;
+const MAX_BUF: usize = 16 << 20;
+
 type ConnId = usize;
 
 #[derive(Debug)]
@@ -883,8 +887,8 @@ impl Host {
             SockOpt::ReuseAddr(on) => s.reuse_addr = on,
             SockOpt::ReusePort(on) => s.reuse_port = on,
             SockOpt::Linger(l) => s.linger = l,
-            SockOpt::RcvBuf(n) => st.rcvbuf = n.max(256),
-            SockOpt::SndBuf(n) => st.sndbuf = n.max(256),
+            SockOpt::RcvBuf(n) => st.rcvbuf = n.clamp(MIN_BUF, MAX_BUF),
+            SockOpt::SndBuf(n) => st.sndbuf = n.clamp(MIN_BUF, MAX_BUF),
             SockOpt::KeepAlive(on) => st.keepalive = on,
             SockOpt::NoDelay(on) => st.nodelay = on,
             SockOpt::MaxSeg(m) if (88..=32767).contains(&m) => st.max_seg = Some(m),

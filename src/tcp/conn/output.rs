@@ -180,9 +180,10 @@ impl Tcb {
         self.timers.keepalive = (self.settings.keepalive
             && matches!(self.state, State::Established | State::CloseWait))
         .then(|| {
+            // Saturating: the times come from setsockopt and may be absurdly large.
             self.last_recv_at
-                + self.settings.keep_idle
-                + self.settings.keep_interval * self.keep_probes
+                .saturating_add(self.settings.keep_idle)
+                .saturating_add(self.settings.keep_interval.saturating_mul(self.keep_probes))
         });
     }
 }

@@ -1334,6 +1334,42 @@ mod s3_7_s3_8_data_transfer {
         assert_eq!(p.state(), State::Established);
     }
 
+    /// RFC 9293 erratum: a window update with SEG.ACK = SND.UNA is taken (SND.UNA =< SEG.ACK);
+    /// RFC 793 takes windows only from ACKs that advance SND.UNA.
+    #[test]
+    fn pure_window_update_rule_differs_by_profile() {
+        for (profile, opens) in [(p9293(), true), (p793(), false)] {
+            let mut p = Peer::established(profile);
+            let fd = p.fd.unwrap();
+            let mut hdr = TcpHeader {
+                src_port: p.me.port(),
+                dst_port: p.it.port(),
+                seq: p.nxt,
+                ack: p.host_nxt,
+                flags: Flags::ACK,
+                window: 0,
+                ..TcpHeader::default()
+            };
+            // The handshake ACK set SND.WL1/WL2; a zero window needs an advancing ACK under 793,
+            // so shrink it with data acknowledged first.
+            p.host.send(fd, b"x", p.now).unwrap();
+            p.out();
+            hdr.ack = p.host_nxt;
+            p.host.receive(
+                p.now,
+                &codec::emit(p.me.ip(), p.it.ip(), &hdr, [&[], &[]], 0),
+            );
+            p.host.send(fd, b"queued", p.now).unwrap();
+            p.expect_nothing();
+            hdr.window = 1000;
+            p.host.receive(
+                p.now,
+                &codec::emit(p.me.ip(), p.it.ip(), &hdr, [&[], &[]], 0),
+            );
+            assert_eq!(p.out().len(), usize::from(opens));
+        }
+    }
+
     /// RFC 6298 / MUST-18/19: data retransmitted after RTO with doubling; R2 gives up.
     #[test]
     fn data_retransmission_backoff_and_user_timeout() {
