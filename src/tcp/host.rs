@@ -945,7 +945,8 @@ impl Host {
             SockOptName::KeepIdle => int(st.keep_idle.as_secs() as i64),
             SockOptName::KeepIntvl => int(st.keep_interval.as_secs() as i64),
             SockOptName::KeepCnt => int(i64::from(st.keep_count)),
-            SockOptName::SynCnt => int(i64::from(st.syn_count.unwrap_or(6))),
+            // Without TCP_SYNCNT, the count the default 180 s R2 allows (at 1, 3, 7, … 127 s).
+            SockOptName::SynCnt => int(i64::from(st.syn_count.unwrap_or(7))),
             SockOptName::Error => Ok(OptValue::Error(None)),
         }
     }

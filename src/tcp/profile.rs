@@ -42,6 +42,9 @@ pub struct Profile {
     pub r2: Duration,
     /// R2 for SYNs: give up on the handshake after this long (MUST-23 ≥ 3 min).
     pub r2_syn: Duration,
+    /// Default SYN retransmission count (TCP_SYNCNT) replacing `r2_syn`; `None` keeps the time
+    /// limit. Linux's default of 6 gives up after about 127 s, short of MUST-23.
+    pub syn_retries: Option<u32>,
     /// Default receive buffer (SO_RCVBUF), bytes.
     pub rcvbuf: usize,
     /// Default send buffer (SO_SNDBUF), bytes.
@@ -85,6 +88,7 @@ impl Profile {
             r1: 3,
             r2: Duration::from_secs(300),
             r2_syn: Duration::from_secs(180),
+            syn_retries: None,
             rcvbuf: 128 * 1024,
             sndbuf: 128 * 1024,
             mtu: 1500,

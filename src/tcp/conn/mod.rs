@@ -128,7 +128,7 @@ impl SockSettings {
             keep_interval: p.keepalive_interval,
             keep_count: p.keepalive_count,
             user_timeout: None,
-            syn_count: None,
+            syn_count: p.syn_retries,
             max_seg: None,
             rcvbuf: p.rcvbuf,
             sndbuf: p.sndbuf,
