@@ -12,4 +12,5 @@
 pub mod clock;
 pub mod script;
 pub mod stack;
+pub mod tcp;
 pub mod wire;
