@@ -12,3 +12,4 @@
 pub mod clock;
 pub mod script;
 pub mod stack;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! Segments in packetdrill notation, and field-by-field differences.
