@@ -10,6 +10,7 @@
 //! under test), `engine` (runs one script), `report` (outputs).
 
 pub mod clock;
+pub mod engine;
 pub mod script;
 pub mod stack;
 pub mod wire;

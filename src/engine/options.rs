@@ -3,7 +3,7 @@
 //!
 //! packetdrill applies a script's option lines (`--tolerance_usecs=50000` at the top of the file)
 //! first and then its command line, so the command line wins (`config.c: parse_script_options`).
-//! tcpconf does the same: [`Settings::resolve`] starts from the defaults, applies the script's
+//! tcpconf does the same: the engine starts from [`Settings::default`], applies the script's
 //! flags, then the [`RunOptions::flags`] given by the user.
 
 use std::collections::BTreeMap;
@@ -192,25 +192,18 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Defaults, then the script's option lines, then the caller's flags and switches.
-    pub fn resolve<'a>(
-        script_flags: impl IntoIterator<Item = &'a Flag>,
-        opts: &RunOptions,
-    ) -> Result<Settings, OptionError> {
-        let mut s = Settings::default();
-        for f in script_flags {
-            s.apply(f)?;
-        }
+    /// Applies the caller's flags and switches (after the script's option lines, so they win).
+    pub fn apply_run_options(&mut self, opts: &RunOptions) -> Result<(), OptionError> {
         for f in &opts.flags {
-            s.apply(f)?;
+            self.apply(f)?;
         }
         if opts.strict.is_some() {
-            s.strict = opts.strict;
+            self.strict = opts.strict;
         }
         if let Some(q) = opts.quiet_usecs {
-            s.quiet_usecs = q;
+            self.quiet_usecs = q;
         }
-        Ok(s)
+        Ok(())
     }
 
     /// Applies one flag.
@@ -402,7 +395,11 @@ mod tests {
             flags: flags(&["--tolerance_usecs=1000"]),
             ..RunOptions::default()
         };
-        let s = Settings::resolve(&script, &opts).unwrap();
+        let mut s = Settings::default();
+        for f in &script {
+            s.apply(f).unwrap();
+        }
+        s.apply_run_options(&opts).unwrap();
         assert_eq!(s.tolerance_usecs, 1000);
         assert_eq!(s.ip_version, IpVersion::V6);
         assert_eq!(s.mtu, 1400);

@@ -139,6 +139,31 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// Fills the source text of every location from the script's text.
+    pub fn attach_source(&mut self, source: &str) {
+        let fill = |loc: &mut Location| {
+            loc.source = source
+                .lines()
+                .nth(loc.line.saturating_sub(1))
+                .unwrap_or("")
+                .trim_end()
+                .to_string();
+        };
+        match &mut self.verdict {
+            Verdict::Pass => {}
+            Verdict::Fail(f) => {
+                if let Some(l) = &mut f.location {
+                    fill(l);
+                }
+            }
+            Verdict::Skip { location, .. } | Verdict::Error { location, .. } => {
+                if let Some(l) = location {
+                    fill(l);
+                }
+            }
+        }
+    }
+
     /// A result for a script that never reached a stack (unreadable file, parse error, no stack).
     pub fn not_run(path: PathBuf, verdict: Verdict) -> Self {
         Self {
