@@ -366,7 +366,7 @@ impl SeqSpec {
 }
 
 /// A numeric field that an outbound packet may leave open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PatternKind {
     Exact(u64),
     /// `*` (nplab's `...` for a TS val means the same).
@@ -376,6 +376,9 @@ pub enum PatternKind {
         lo: u64,
         hi: u64,
     },
+    /// A bare word such as `MSS`: a `-D` define that must stand for a number when the script runs
+    /// (packetdrill substitutes defines before parsing; tcpconf keeps the name).
+    Define(String),
 }
 
 /// A [`PatternKind`] with its span.
