@@ -55,12 +55,19 @@ pub struct Conn {
 
 /// An inbound TS ecr that cannot be mapped to anything the stack sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unable to infer live TS ecr for script TS ecr {0}; no matching or preceding outbound TS val")]
+#[error(
+    "unable to infer live TS ecr for script TS ecr {0}; no matching or preceding outbound TS val"
+)]
 pub struct UnknownEcr(pub u32);
 
 impl Conn {
     /// A connection in `phase` between these endpoints.
-    pub fn new(phase: Phase, local: SocketAddr, local_port_known: bool, remote: SocketAddr) -> Conn {
+    pub fn new(
+        phase: Phase,
+        local: SocketAddr,
+        local_port_known: bool,
+        remote: SocketAddr,
+    ) -> Conn {
         Conn {
             phase,
             local: local.ip(),

@@ -70,8 +70,10 @@ fn exact(p: &Pattern, what: &str) -> Result<u64, BuildError> {
 /// Decodes a hex string as scripts write cookies and signatures (`aabb01`, optional `0x`).
 pub fn hex_bytes(text: &str) -> Result<Vec<u8>, BuildError> {
     let t = text.trim_start_matches("0x").trim_start_matches("0X");
-    if t.len() % 2 != 0 {
-        return Err(BuildError::Invalid(format!("hex string `{text}` has an odd length")));
+    if !t.len().is_multiple_of(2) {
+        return Err(BuildError::Invalid(format!(
+            "hex string `{text}` has an odd length"
+        )));
     }
     (0..t.len())
         .step_by(2)
@@ -84,7 +86,9 @@ pub fn hex_bytes(text: &str) -> Result<Vec<u8>, BuildError> {
 }
 
 fn opt_hex(ident: &Option<ast::Ident>) -> Result<Vec<u8>, BuildError> {
-    ident.as_ref().map_or(Ok(Vec::new()), |i| hex_bytes(&i.node))
+    ident
+        .as_ref()
+        .map_or(Ok(Vec::new()), |i| hex_bytes(&i.node))
 }
 
 /// An AccECN option's bytes: 24-bit counters in the written order (kind 172 if e0b comes first,
@@ -160,10 +164,16 @@ fn inbound_option(
         TcpOptionKind::Experimental { magic, data } => {
             let mut bytes = ((*magic & 0xFFFF) as u16).to_be_bytes().to_vec();
             bytes.extend(opt_hex(data)?);
-            TcpOption::Unknown { kind: 254, data: bytes }
+            TcpOption::Unknown {
+                kind: 254,
+                data: bytes,
+            }
         }
         TcpOptionKind::Unknown { name, .. } => {
-            return Err(BuildError::Invalid(format!("unknown TCP option `{}`", name.node)));
+            return Err(BuildError::Invalid(format!(
+                "unknown TCP option `{}`",
+                name.node
+            )));
         }
     })
 }
@@ -173,7 +183,9 @@ pub fn apply_ip_info(ip: &mut IpHeader, info: &[Spanned<IpField>]) -> Result<(),
     for field in info {
         match (field.node, &mut *ip) {
             (IpField::Ecn(ast::Ecn::Ect01), _) => {
-                return Err(BuildError::Invalid("`ect01` is only allowed on outbound packets".into()));
+                return Err(BuildError::Invalid(
+                    "`ect01` is only allowed on outbound packets".into(),
+                ));
             }
             (IpField::Ecn(e), ip) => ip.set_ecn(wire_ecn(e).unwrap_or(Ecn::NotEct)),
             (IpField::Tos(v), IpHeader::V4(h)) => h.tos = v as u8,
@@ -182,8 +194,13 @@ pub fn apply_ip_info(ip: &mut IpHeader, info: &[Spanned<IpField>]) -> Result<(),
             (IpField::Ttl(v), IpHeader::V4(h)) => h.ttl = v as u8,
             (IpField::HopLimit(v) | IpField::Ttl(v), IpHeader::V6(h)) => h.hop_limit = v as u8,
             (IpField::FlowLabel(v), IpHeader::V6(h)) => h.flow_label = (v & 0xF_FFFF) as u32,
-            (IpField::HopLimit(_) | IpField::FlowLabel(_) | IpField::TrafficClass(_), IpHeader::V4(_)) => {
-                return Err(BuildError::Invalid("IPv6 header field on an IPv4 packet".into()));
+            (
+                IpField::HopLimit(_) | IpField::FlowLabel(_) | IpField::TrafficClass(_),
+                IpHeader::V4(_),
+            ) => {
+                return Err(BuildError::Invalid(
+                    "IPv6 header field on an IPv4 packet".into(),
+                ));
             }
         }
     }
@@ -209,15 +226,22 @@ pub fn build_segment(
     ts_ecr_scaled: bool,
 ) -> Result<Segment, BuildError> {
     if tcp.psp_spi.is_some() {
-        return Err(BuildError::Unsupported("PSP encapsulation is not supported".into()));
+        return Err(BuildError::Unsupported(
+            "PSP encapsulation is not supported".into(),
+        ));
     }
     if tcp.udp_encap.is_some() {
-        return Err(BuildError::Unsupported("TCP-over-UDP encapsulation is not supported".into()));
+        return Err(BuildError::Unsupported(
+            "TCP-over-UDP encapsulation is not supported".into(),
+        ));
     }
     let local_port = conn.local_port.ok_or_else(|| {
-        BuildError::Invalid("inbound packet before the stack's port is known (no SYN seen yet)".into())
+        BuildError::Invalid(
+            "inbound packet before the stack's port is known (no SYN seen yet)".into(),
+        )
     })?;
-    let mut ip = IpHeader::new(conn.remote, conn.local).map_err(|e| BuildError::Wire(e.to_string()))?;
+    let mut ip =
+        IpHeader::new(conn.remote, conn.local).map_err(|e| BuildError::Wire(e.to_string()))?;
     apply_ip_info(&mut ip, ip_info)?;
     let (src_port, dst_port) = match &tcp.ports {
         Some(p) => ((p.node.src & 0xFFFF) as u16, (p.node.dst & 0xFFFF) as u16),
@@ -242,19 +266,29 @@ pub fn build_segment(
             len
         }
         SeqSpec::Any { .. } => {
-            return Err(BuildError::Invalid("`...` sequence numbers are only allowed in outbound packets".into()));
+            return Err(BuildError::Invalid(
+                "`...` sequence numbers are only allowed in outbound packets".into(),
+            ));
         }
     };
     seg.ack = match &tcp.ack {
         None => 0,
         Some(p) => {
             let a = u32_of(exact(p, "ack")?);
-            if ack_flag { conn.inbound_ack(a, syn) } else { a }
+            if ack_flag {
+                conn.inbound_ack(a, syn)
+            } else {
+                a
+            }
         }
     };
     seg.window = match &tcp.win {
         Some(p) => (exact(p, "win")? & 0xFFFF) as u16,
-        None => return Err(BuildError::Invalid("an inbound packet needs a `win` value".into())),
+        None => {
+            return Err(BuildError::Invalid(
+                "an inbound packet needs a `win` value".into(),
+            ));
+        }
     };
     seg.urgent = tcp.urg.as_ref().map_or(0, |u| (u.node & 0xFFFF) as u16);
     seg.options = match &tcp.options {
@@ -271,7 +305,9 @@ pub fn build_segment(
     };
     let len = usize::try_from(len).map_err(|_| BuildError::Invalid("payload too long".into()))?;
     if len > usize::from(u16::MAX) {
-        return Err(BuildError::Invalid(format!("payload of {len} bytes does not fit an IP packet")));
+        return Err(BuildError::Invalid(format!(
+            "payload of {len} bytes does not fit an IP packet"
+        )));
     }
     seg.payload = vec![0; len];
     Ok(seg)

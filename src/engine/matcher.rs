@@ -9,8 +9,8 @@
 //! (`win *`, `mss 536..1460`) and unordered option lists (`<{mss *, sackOK, ...}>`).
 
 use crate::script::ast::{
-    self, IpField, Md5Signature, OptionSpec, PatternKind, SeqSpec, Spanned,
-    TcpOptionKind, TcpPacket,
+    self, IpField, Md5Signature, OptionSpec, PatternKind, SeqSpec, Spanned, TcpOptionKind,
+    TcpPacket,
 };
 use crate::wire::{Segment, TcpFlags, TcpOption};
 
@@ -55,10 +55,11 @@ pub fn to_script_space(live: &Segment, conn: &Conn) -> Segment {
 
 /// A pattern as written.
 pub fn pattern_text(p: &PatternKind) -> String {
-    match *p {
+    match p {
         PatternKind::Exact(v) => v.to_string(),
         PatternKind::Any => "*".into(),
         PatternKind::Range { lo, hi } => format!("{lo}..{hi}"),
+        PatternKind::Define(name) => name.clone(),
     }
 }
 
@@ -67,6 +68,8 @@ fn pattern_matches(p: &PatternKind, v: u64) -> bool {
         PatternKind::Exact(e) => e == v,
         PatternKind::Any => true,
         PatternKind::Range { lo, hi } => (lo..=hi).contains(&v),
+        // Defines are substituted before the run (`defines::substitute`).
+        PatternKind::Define(_) => false,
     }
 }
 
@@ -99,42 +102,75 @@ pub fn compare(
         } => {
             let got = if absolute { live.seq } else { actual.seq };
             if got != u32_of(start) {
-                field(&mut diffs, "tcp_seq", u32_of(start).to_string(), got.to_string());
+                field(
+                    &mut diffs,
+                    "tcp_seq",
+                    u32_of(start).to_string(),
+                    got.to_string(),
+                );
             }
         }
         SeqSpec::Any { .. } => {}
     }
     let want_len = spec.seq.node.len();
     if want_len != actual.payload.len() as u64 {
-        field(&mut diffs, "tcp_payload_len", want_len.to_string(), actual.payload.len().to_string());
+        field(
+            &mut diffs,
+            "tcp_payload_len",
+            want_len.to_string(),
+            actual.payload.len().to_string(),
+        );
     } else if ctx.zero_payload && actual.payload.iter().any(|b| *b != 0) {
-        diffs.push("tcp_payload: expected zero bytes (as written by the script) vs actual non-zero data".into());
+        diffs.push(
+            "tcp_payload: expected zero bytes (as written by the script) vs actual non-zero data"
+                .into(),
+        );
     }
-    let ack = spec.ack.as_ref().map_or(PatternKind::Exact(0), |p| p.node);
+    let ack = spec
+        .ack
+        .as_ref()
+        .map_or(PatternKind::Exact(0), |p| p.node.clone());
     if !pattern_matches(&ack, u64::from(actual.ack)) {
-        field(&mut diffs, "tcp_ack", pattern_text(&ack), actual.ack.to_string());
+        field(
+            &mut diffs,
+            "tcp_ack",
+            pattern_text(&ack),
+            actual.ack.to_string(),
+        );
     }
     if let Some(win) = &spec.win
         && !pattern_matches(&win.node, u64::from(actual.window))
     {
-        field(&mut diffs, "tcp_window", pattern_text(&win.node), actual.window.to_string());
+        field(
+            &mut diffs,
+            "tcp_window",
+            pattern_text(&win.node),
+            actual.window.to_string(),
+        );
     }
     let urg = spec.urg.as_ref().map_or(0, |u| u.node);
     if urg != u64::from(actual.urgent) {
-        field(&mut diffs, "tcp_urg_ptr", urg.to_string(), actual.urgent.to_string());
+        field(
+            &mut diffs,
+            "tcp_urg_ptr",
+            urg.to_string(),
+            actual.urgent.to_string(),
+        );
     }
     compare_ip(ip_info, actual, &mut diffs);
     match &spec.options {
         Some(OptionSpec::DontCare { .. }) => {}
         None => {
-            if !actual.options.is_empty() {
+            if actual.options.iter().any(|o| *o != TcpOption::Eol) {
                 diffs.push(format!(
                     "tcp_options: expected none vs actual <{}>",
                     super::notation::options_text(&actual.options)
                 ));
             }
         }
-        Some(OptionSpec::Ordered { options, .. }) => compare_ordered(options, actual, ctx, &mut diffs),
+        Some(OptionSpec::Ordered { options, .. }) => {
+            compare_ordered(options, actual, ctx, &mut diffs)
+        }
         Some(OptionSpec::Unordered {
             options,
             others_allowed,
@@ -162,15 +198,23 @@ fn compare_ip(ip_info: &[Spanned<IpField>], actual: &Segment, diffs: &mut Vec<St
                 format!("{v:#x}"),
                 format!("{:#x}", ip.tos()),
             ),
-            IpField::Ttl(v) | IpField::HopLimit(v) => {
-                ("ip_ttl", v == u64::from(ip.ttl()), v.to_string(), ip.ttl().to_string())
-            }
+            IpField::Ttl(v) | IpField::HopLimit(v) => (
+                "ip_ttl",
+                v == u64::from(ip.ttl()),
+                v.to_string(),
+                ip.ttl().to_string(),
+            ),
             IpField::FlowLabel(v) => {
                 let got = match ip {
                     crate::wire::IpHeader::V6(h) => u64::from(h.flow_label),
                     crate::wire::IpHeader::V4(_) => 0,
                 };
-                ("ipv6_flow_label", v == got, format!("{v:#x}"), format!("{got:#x}"))
+                (
+                    "ipv6_flow_label",
+                    v == got,
+                    format!("{v:#x}"),
+                    format!("{got:#x}"),
+                )
             }
         };
         if !ok {
@@ -180,18 +224,34 @@ fn compare_ip(ip_info: &[Spanned<IpField>], actual: &Segment, diffs: &mut Vec<St
 }
 
 /// Whether `actual` satisfies the script option `want`; `Err` says how it differs.
-fn option_matches(want: &TcpOptionKind, actual: &TcpOption, ctx: &MatchContext) -> Result<(), String> {
+fn option_matches(
+    want: &TcpOptionKind,
+    actual: &TcpOption,
+    ctx: &MatchContext,
+) -> Result<(), String> {
     let same_kind = option_kind(want) == actual.kind();
     if !same_kind {
         return Err("different option".into());
     }
-    let mismatch = || Err(format!("expected {} vs actual {}", option_text(want), super::notation::option_text(actual)));
+    let mismatch = || {
+        Err(format!(
+            "expected {} vs actual {}",
+            option_text(want),
+            super::notation::option_text(actual)
+        ))
+    };
     match (want, actual) {
         (TcpOptionKind::Nop, TcpOption::Nop)
         | (TcpOptionKind::Eol, TcpOption::Eol)
         | (TcpOptionKind::SackPermitted, TcpOption::SackPermitted) => Ok(()),
-        (TcpOptionKind::Mss(p), TcpOption::Mss(v)) if pattern_matches(&p.node, u64::from(*v)) => Ok(()),
-        (TcpOptionKind::WindowScale(p), TcpOption::WindowScale(v)) if pattern_matches(&p.node, u64::from(*v)) => Ok(()),
+        (TcpOptionKind::Mss(p), TcpOption::Mss(v)) if pattern_matches(&p.node, u64::from(*v)) => {
+            Ok(())
+        }
+        (TcpOptionKind::WindowScale(p), TcpOption::WindowScale(v))
+            if pattern_matches(&p.node, u64::from(*v)) =>
+        {
+            Ok(())
+        }
         (TcpOptionKind::Sack(want), TcpOption::Sack(got))
             if want.len() == got.len()
                 && want
@@ -206,7 +266,11 @@ fn option_matches(want: &TcpOptionKind, actual: &TcpOption, ctx: &MatchContext) 
             // within the tolerance measured from the start of the script.
             match val.node {
                 PatternKind::Exact(v) if ctx.ts_tick_usecs > 0 => {
-                    let off = u64::from(u32_of(v).wrapping_sub(*got).min(got.wrapping_sub(u32_of(v))));
+                    let off = u64::from(
+                        u32_of(v)
+                            .wrapping_sub(*got)
+                            .min(got.wrapping_sub(u32_of(v))),
+                    );
                     if off.saturating_mul(ctx.ts_tick_usecs) > ctx.ts_tolerance_usecs {
                         return Err(format!(
                             "bad outbound TCP timestamp value: expected {v} vs actual {got}, tolerance {} usecs",
@@ -215,14 +279,22 @@ fn option_matches(want: &TcpOptionKind, actual: &TcpOption, ctx: &MatchContext) 
                     }
                     Ok(())
                 }
-                PatternKind::Range { lo, hi } if !(lo..=hi).contains(&u64::from(*got)) => mismatch(),
+                PatternKind::Range { lo, hi } if !(lo..=hi).contains(&u64::from(*got)) => {
+                    mismatch()
+                }
                 _ => Ok(()),
             }
         }
         (TcpOptionKind::FastOpen { cookie }, TcpOption::FastOpen(got))
         | (TcpOptionKind::FastOpenExp { cookie }, TcpOption::FastOpenExp(got)) => {
-            let want = cookie.as_ref().map_or(Ok(Vec::new()), |c| hex_bytes(&c.node));
-            if want.as_ref() == Ok(got) { Ok(()) } else { mismatch() }
+            let want = cookie
+                .as_ref()
+                .map_or(Ok(Vec::new()), |c| hex_bytes(&c.node));
+            if want.as_ref() == Ok(got) {
+                Ok(())
+            } else {
+                mismatch()
+            }
         }
         (TcpOptionKind::Md5(sig), TcpOption::Md5(got)) => {
             let want = match sig {
@@ -231,16 +303,28 @@ fn option_matches(want: &TcpOptionKind, actual: &TcpOption, ctx: &MatchContext) 
                 // Without the secret the signature cannot be recomputed; its presence is checked.
                 Md5Signature::Valid => Ok(got.clone()),
             };
-            if want.as_ref() == Ok(got) { Ok(()) } else { mismatch() }
+            if want.as_ref() == Ok(got) {
+                Ok(())
+            } else {
+                mismatch()
+            }
         }
         (TcpOptionKind::AccEcn(o), got) if accecn_option(o) == *got => Ok(()),
         (TcpOptionKind::Generic { data, .. }, TcpOption::Unknown { data: got, .. }) => {
             let want = data.as_ref().map_or(Ok(Vec::new()), |d| hex_bytes(&d.node));
-            if want.as_ref() == Ok(got) { Ok(()) } else { mismatch() }
+            if want.as_ref() == Ok(got) {
+                Ok(())
+            } else {
+                mismatch()
+            }
         }
         (TcpOptionKind::Experimental { magic, data }, TcpOption::Unknown { data: got, .. }) => {
             let mut want = ((*magic & 0xFFFF) as u16).to_be_bytes().to_vec();
-            want.extend(data.as_ref().map_or(Ok(Vec::new()), |d| hex_bytes(&d.node)).unwrap_or_default());
+            want.extend(
+                data.as_ref()
+                    .map_or(Ok(Vec::new()), |d| hex_bytes(&d.node))
+                    .unwrap_or_default(),
+            );
             if want == *got { Ok(()) } else { mismatch() }
         }
         _ => mismatch(),
@@ -271,7 +355,11 @@ fn option_kind(o: &TcpOptionKind) -> Option<u8> {
 
 /// A script option as written (for messages).
 pub fn option_text(o: &TcpOptionKind) -> String {
-    let hex = |i: &Option<ast::Ident>| i.as_ref().map(|i| format!(" {}", i.node)).unwrap_or_default();
+    let hex = |i: &Option<ast::Ident>| {
+        i.as_ref()
+            .map(|i| format!(" {}", i.node))
+            .unwrap_or_default()
+    };
     match o {
         TcpOptionKind::Nop => "nop".into(),
         TcpOptionKind::Eol => "eol".into(),
@@ -279,11 +367,18 @@ pub fn option_text(o: &TcpOptionKind) -> String {
         TcpOptionKind::WindowScale(p) => format!("wscale {}", pattern_text(&p.node)),
         TcpOptionKind::SackPermitted => "sackOK".into(),
         TcpOptionKind::Sack(b) => {
-            let blocks: Vec<String> = b.iter().map(|b| format!("{}:{}", b.node.left, b.node.right)).collect();
+            let blocks: Vec<String> = b
+                .iter()
+                .map(|b| format!("{}:{}", b.node.left, b.node.right))
+                .collect();
             format!("sack {}", blocks.join(" "))
         }
         TcpOptionKind::Timestamp { val, ecr, .. } => {
-            format!("TS val {} ecr {}", pattern_text(&val.node), pattern_text(&ecr.node))
+            format!(
+                "TS val {} ecr {}",
+                pattern_text(&val.node),
+                pattern_text(&ecr.node)
+            )
         }
         TcpOptionKind::FastOpen { cookie } => format!("FO{}", hex(cookie)),
         TcpOptionKind::FastOpenExp { cookie } => format!("FOEXP{}", hex(cookie)),
@@ -296,14 +391,30 @@ pub fn option_text(o: &TcpOptionKind) -> String {
 }
 
 fn list_text(options: &[ast::TcpOption]) -> String {
-    options.iter().map(|o| option_text(&o.kind)).collect::<Vec<_>>().join(",")
+    options
+        .iter()
+        .map(|o| option_text(&o.kind))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
-fn compare_ordered(want: &[ast::TcpOption], actual: &Segment, ctx: &MatchContext, diffs: &mut Vec<String>) {
-    let kinds_match = want.len() == actual.options.len()
+fn compare_ordered(
+    want: &[ast::TcpOption],
+    actual: &Segment,
+    ctx: &MatchContext,
+    diffs: &mut Vec<String>,
+) {
+    // An EOL that only pads the list to a 32-bit boundary is not an option the script must list.
+    let mut got: &[TcpOption] = &actual.options;
+    if !matches!(want.last().map(|o| &o.kind), Some(TcpOptionKind::Eol)) {
+        while let [rest @ .., TcpOption::Eol] = got {
+            got = rest;
+        }
+    }
+    let kinds_match = want.len() == got.len()
         && want
             .iter()
-            .zip(&actual.options)
+            .zip(got)
             .all(|(w, a)| option_kind(&w.kind) == a.kind());
     if !kinds_match {
         diffs.push(format!(
@@ -313,7 +424,7 @@ fn compare_ordered(want: &[ast::TcpOption], actual: &Segment, ctx: &MatchContext
         ));
         return;
     }
-    for (w, a) in want.iter().zip(&actual.options) {
+    for (w, a) in want.iter().zip(got) {
         if let Err(e) = option_matches(&w.kind, a, ctx) {
             diffs.push(format!("tcp_option {}: {e}", option_text(&w.kind)));
         }
@@ -329,8 +440,14 @@ fn compare_unordered(
 ) {
     let padding = |o: &TcpOption| matches!(o, TcpOption::Nop | TcpOption::Eol);
     let mut unused: Vec<&TcpOption> = actual.options.iter().filter(|o| !padding(o)).collect();
-    for w in want.iter().filter(|w| !matches!(w.kind, TcpOptionKind::Nop | TcpOptionKind::Eol)) {
-        match unused.iter().position(|a| option_matches(&w.kind, a, ctx).is_ok()) {
+    for w in want
+        .iter()
+        .filter(|w| !matches!(w.kind, TcpOptionKind::Nop | TcpOptionKind::Eol))
+    {
+        match unused
+            .iter()
+            .position(|a| option_matches(&w.kind, a, ctx).is_ok())
+        {
             Some(i) => {
                 unused.remove(i);
             }
@@ -347,8 +464,14 @@ fn compare_unordered(
         }
     }
     if !others_allowed && !unused.is_empty() {
-        let extra: Vec<String> = unused.iter().map(|o| super::notation::option_text(o)).collect();
-        diffs.push(format!("tcp_options: unexpected option(s) {}", extra.join(",")));
+        let extra: Vec<String> = unused
+            .iter()
+            .map(|o| super::notation::option_text(o))
+            .collect();
+        diffs.push(format!(
+            "tcp_options: unexpected option(s) {}",
+            extra.join(",")
+        ));
     }
 }
 
@@ -424,7 +547,8 @@ mod tests {
     }
 
     fn synack(options: Vec<TcpOption>) -> Segment {
-        let ip = IpHeader::new("192.168.0.1".parse().unwrap(), "192.0.2.1".parse().unwrap()).unwrap();
+        let ip =
+            IpHeader::new("192.168.0.1".parse().unwrap(), "192.0.2.1".parse().unwrap()).unwrap();
         let mut s = Segment::new(ip, 8080, 40000);
         s.flags = TcpFlags::SYN | TcpFlags::ACK;
         s.seq = 1000;
@@ -455,10 +579,28 @@ mod tests {
     fn window_wildcards_and_ranges() {
         let live = synack(vec![]);
         assert!(run(&spec(None, Some(PatternKind::Any)), &live).is_empty());
-        assert!(run(&spec(None, None), &live).is_empty(), "omitted win is not checked");
-        assert!(run(&spec(None, Some(PatternKind::Range { lo: 1000, hi: 65535 })), &live).is_empty());
+        assert!(
+            run(&spec(None, None), &live).is_empty(),
+            "omitted win is not checked"
+        );
+        assert!(
+            run(
+                &spec(
+                    None,
+                    Some(PatternKind::Range {
+                        lo: 1000,
+                        hi: 65535
+                    })
+                ),
+                &live
+            )
+            .is_empty()
+        );
         let d = run(&spec(None, Some(PatternKind::Exact(65535))), &live);
-        assert_eq!(d, vec!["tcp_window: expected 65535 vs actual 64240".to_string()]);
+        assert_eq!(
+            d,
+            vec!["tcp_window: expected 65535 vs actual 64240".to_string()]
+        );
     }
 
     #[test]
@@ -479,7 +621,10 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert!(d[0].contains("bad outbound TCP options"), "{d:?}");
         let d = run(&want(vec![mss(1000), TcpOptionKind::SackPermitted]), &live);
-        assert_eq!(d, vec!["tcp_option mss 1000: expected mss 1000 vs actual mss 1460".to_string()]);
+        assert_eq!(
+            d,
+            vec!["tcp_option mss 1000: expected mss 1000 vs actual mss 1460".to_string()]
+        );
         let d = run(&spec(None, None), &live);
         assert!(d[0].starts_with("tcp_options: expected none"), "{d:?}");
     }
@@ -516,9 +661,15 @@ mod tests {
         ];
         assert!(run(&unordered(all.clone(), false), &live).is_empty());
         let d = run(&unordered(vec![TcpOptionKind::Mss(any())], false), &live);
-        assert!(d[0].starts_with("tcp_options: unexpected option(s)"), "{d:?}");
+        assert!(
+            d[0].starts_with("tcp_options: unexpected option(s)"),
+            "{d:?}"
+        );
         assert!(run(&unordered(vec![TcpOptionKind::Mss(any())], true), &live).is_empty());
-        let d = run(&unordered(vec![TcpOptionKind::Md5(Md5Signature::Zero)], true), &live);
+        let d = run(
+            &unordered(vec![TcpOptionKind::Md5(Md5Signature::Zero)], true),
+            &live,
+        );
         assert_eq!(d, vec!["tcp_options: missing option md5".to_string()]);
     }
 
@@ -546,7 +697,11 @@ mod tests {
         live.payload = vec![0; 9];
         live.flags = TcpFlags::ACK;
         let d = run(&s, &live);
-        assert!(d.iter().any(|d| d.starts_with("tcp_flags: expected P. vs actual .")), "{d:?}");
+        assert!(
+            d.iter()
+                .any(|d| d.starts_with("tcp_flags: expected P. vs actual .")),
+            "{d:?}"
+        );
         assert!(d.iter().any(|d| d.starts_with("tcp_payload_len")), "{d:?}");
     }
 
@@ -561,7 +716,10 @@ mod tests {
         b.flags = TcpFlags::ACK | TcpFlags::PSH;
         assert!(continues(&a, &b));
         let m = merge(&[a.clone(), b.clone()]).unwrap();
-        assert_eq!((m.seq, m.payload.len(), m.flags), (1001, 200, TcpFlags::ACK | TcpFlags::PSH));
+        assert_eq!(
+            (m.seq, m.payload.len(), m.flags),
+            (1001, 200, TcpFlags::ACK | TcpFlags::PSH)
+        );
         b.seq = 1102;
         assert!(!continues(&a, &b));
     }

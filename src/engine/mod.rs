@@ -7,6 +7,7 @@
 //! [`Measurement`]s.
 
 mod conn;
+mod defines;
 mod inbound;
 mod matcher;
 pub mod notation;
@@ -14,11 +15,14 @@ pub mod options;
 mod result;
 mod runner;
 mod stop;
-mod symbols;
 mod syscalls;
 mod timing;
 mod trace;
 
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -66,12 +70,19 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
             name: o.name.node.clone(),
             value: o.value.as_ref().map(|v| v.node.clone()),
         };
-        settings.apply(&flag).map_err(|e| option_stop(e, Some(location(o.span))))?;
+        settings
+            .apply(&flag)
+            .map_err(|e| option_stop(e, Some(location(o.span))))?;
     }
-    settings.apply_run_options(opts).map_err(|e| option_stop(e, None))?;
-    let net = settings.net_config().map_err(|e| Stop::error(None, e.to_string()))?;
+    settings
+        .apply_run_options(opts)
+        .map_err(|e| option_stop(e, None))?;
+    let net = settings
+        .net_config()
+        .map_err(|e| Stop::error(None, e.to_string()))?;
     let strict = strict_mode(script, opts, &settings)?;
-    let script = script.resolve_ifdefs(&settings.defines);
+    let mut script = script.resolve_ifdefs(&settings.defines);
+    defines::substitute(&mut script, &settings.defines)?;
 
     let (family_ok, family) = match settings.ip_version {
         IpVersion::V4 => (caps.ipv4, "IPv4"),
@@ -79,7 +90,10 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
         IpVersion::V4MappedV6 => (caps.ipv4_mapped_ipv6, "IPv4-mapped IPv6"),
     };
     if !family_ok {
-        return Err(Stop::skip(None, format!("stack `{}` does not support {family}", info.name)));
+        return Err(Stop::skip(
+            None,
+            format!("stack `{}` does not support {family}", info.name),
+        ));
     }
     let commands = script
         .init_command
@@ -113,7 +127,10 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
                 ));
             }
             Action::Packet(p) if !matches!(p.kind, PacketKind::Tcp(_)) => {
-                return Err(Stop::skip(Some(location(p.span)), "UDP and ICMP packets are not supported yet"));
+                return Err(Stop::skip(
+                    Some(location(p.span)),
+                    "UDP and ICMP packets are not supported yet",
+                ));
             }
             Action::Packet(p)
                 if p.direction.node == Direction::Outbound
@@ -141,7 +158,12 @@ fn strict_mode(script: &Script, opts: &RunOptions, settings: &Settings) -> Resul
     if let Some(s) = opts.strict {
         return Ok(s);
     }
-    if let Some(m) = script.metadata.iter().rev().find(|m| m.key.node == "strict") {
+    if let Some(m) = script
+        .metadata
+        .iter()
+        .rev()
+        .find(|m| m.key.node == "strict")
+    {
         return match m.value.node.as_str() {
             "on" => Ok(true),
             "off" => Ok(false),
@@ -161,7 +183,12 @@ fn option_stop(e: OptionError, loc: Option<Location>) -> Stop {
     }
 }
 
-fn execute(p: &Prepared, stack: &mut dyn Stack, opts: &RunOptions, result: &mut RunResult) -> Verdict {
+fn execute(
+    p: &Prepared,
+    stack: &mut dyn Stack,
+    opts: &RunOptions,
+    result: &mut RunResult,
+) -> Verdict {
     let caps = stack.info().capabilities;
     let clock = RealClock::start();
     if let Err(e) = stack.setup(&p.net, clock) {

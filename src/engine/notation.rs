@@ -60,7 +60,11 @@ pub fn option_text(o: &TcpOption) -> String {
 
 /// An option list without the angle brackets.
 pub fn options_text(options: &[TcpOption]) -> String {
-    options.iter().map(option_text).collect::<Vec<_>>().join(",")
+    options
+        .iter()
+        .map(option_text)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A segment as a script line would write it (without direction and time), ports first:

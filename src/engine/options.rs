@@ -248,13 +248,22 @@ impl Settings {
                 }
             }
             "remote_ip" => self.remote_ip = Some(parse_ip_prefix(value()?).map_err(|w| bad(&w))?.0),
-            "gateway_ip" => self.gateway_ip = Some(value()?.parse().map_err(|_| bad("expected an IP address"))?),
+            "gateway_ip" => {
+                self.gateway_ip = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| bad("expected an IP address"))?,
+                )
+            }
             "netmask_ip" => {
                 let mask: IpAddr = value()?.parse().map_err(|_| bad("expected a netmask"))?;
-                self.prefix_len = Some(netmask_prefix(mask).ok_or_else(|| bad("not a contiguous netmask"))?);
+                self.prefix_len =
+                    Some(netmask_prefix(mask).ok_or_else(|| bad("not a contiguous netmask"))?);
             }
             "bind_port" => self.bind_port = value()?.parse().map_err(|_| bad("expected a port"))?,
-            "connect_port" => self.connect_port = value()?.parse().map_err(|_| bad("expected a port"))?,
+            "connect_port" => {
+                self.connect_port = value()?.parse().map_err(|_| bad("expected a port"))?
+            }
             "mtu" => self.mtu = value()?.parse().map_err(|_| bad("expected an MTU"))?,
             "define" | "D" => {
                 let v = value()?;
@@ -262,14 +271,21 @@ impl Settings {
                 self.defines.insert(sym.trim().to_string(), val.to_string());
             }
             "strict_segments" => self.strict_segments = parse_bool(flag).map_err(|w| bad(&w))?,
-            "tcp_ts_ecr_scaled" => self.tcp_ts_ecr_scaled = parse_bool(flag).map_err(|w| bad(&w))?,
+            "tcp_ts_ecr_scaled" => {
+                self.tcp_ts_ecr_scaled = parse_bool(flag).map_err(|w| bad(&w))?
+            }
             "tcp_ts_tick_usecs" => {
-                self.tcp_ts_tick_usecs = value()?.parse().map_err(|_| bad("expected microseconds"))?
+                self.tcp_ts_tick_usecs =
+                    value()?.parse().map_err(|_| bad("expected microseconds"))?
             }
             "strict" => self.strict = Some(parse_bool(flag).map_err(|w| bad(&w))?),
-            "quiet_usecs" => self.quiet_usecs = value()?.parse().map_err(|_| bad("expected microseconds"))?,
+            "quiet_usecs" => {
+                self.quiet_usecs = value()?.parse().map_err(|_| bad("expected microseconds"))?
+            }
             n if IGNORED_FLAGS.contains(&n) => {}
-            n if UNSUPPORTED_FLAGS.contains(&n) => return Err(OptionError::Unsupported(n.to_string())),
+            n if UNSUPPORTED_FLAGS.contains(&n) => {
+                return Err(OptionError::Unsupported(n.to_string()));
+            }
             n => return Err(OptionError::Unknown(n.to_string())),
         }
         Ok(())
@@ -326,7 +342,10 @@ impl Settings {
                 return Err(OptionError::BadValue {
                     name: name.to_string(),
                     value: ip.to_string(),
-                    why: format!("address family does not match --ip_version={}", self.ip_version_name()),
+                    why: format!(
+                        "address family does not match --ip_version={}",
+                        self.ip_version_name()
+                    ),
                 });
             }
         }
@@ -360,10 +379,18 @@ fn parse_bool(flag: &Flag) -> Result<bool, String> {
 
 fn parse_ip_prefix(text: &str) -> Result<(IpAddr, Option<u8>), String> {
     let (ip, prefix) = match text.split_once('/') {
-        Some((ip, p)) => (ip, Some(p.parse::<u8>().map_err(|_| "bad prefix length".to_string())?)),
+        Some((ip, p)) => (
+            ip,
+            Some(
+                p.parse::<u8>()
+                    .map_err(|_| "bad prefix length".to_string())?,
+            ),
+        ),
         None => (text, None),
     };
-    let ip: IpAddr = ip.parse().map_err(|_| "expected an IP address".to_string())?;
+    let ip: IpAddr = ip
+        .parse()
+        .map_err(|_| "expected an IP address".to_string())?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
     if prefix.is_some_and(|p| p > max) {
         return Err("prefix length too long".into());
@@ -426,14 +453,23 @@ mod tests {
     #[test]
     fn tolerance_is_the_larger_of_fixed_and_percent_of_gap() {
         let s = Settings::default();
-        assert_eq!(s.tolerance(Duration::from_millis(10)), Duration::from_micros(4000));
+        assert_eq!(
+            s.tolerance(Duration::from_millis(10)),
+            Duration::from_micros(4000)
+        );
         // 12.5 % of 100 ms = 12.5 ms > 4 ms.
-        assert_eq!(s.tolerance(Duration::from_millis(100)), Duration::from_micros(12_500));
+        assert_eq!(
+            s.tolerance(Duration::from_millis(100)),
+            Duration::from_micros(12_500)
+        );
         let zero = Settings {
             tolerance_percent: 0.0,
             ..Settings::default()
         };
-        assert_eq!(zero.tolerance(Duration::from_secs(10)), Duration::from_micros(4000));
+        assert_eq!(
+            zero.tolerance(Duration::from_secs(10)),
+            Duration::from_micros(4000)
+        );
     }
 
     #[test]
@@ -449,7 +485,11 @@ mod tests {
         let v6 = s.net_config().unwrap();
         assert_eq!(v6.remote_ip.to_string(), "fd3d:fa7b:d17d::1");
         let mut s = Settings::default();
-        for f in flags(&["--local_ip=10.0.0.2/8", "--remote_ip=10.9.9.9", "--netmask_ip=255.255.255.0"]) {
+        for f in flags(&[
+            "--local_ip=10.0.0.2/8",
+            "--remote_ip=10.9.9.9",
+            "--netmask_ip=255.255.255.0",
+        ]) {
             s.apply(&f).unwrap();
         }
         let net = s.net_config().unwrap();
@@ -457,7 +497,10 @@ mod tests {
         assert_eq!(net.prefix_len, 24);
         let mut s = Settings::default();
         s.apply(&Flag::new("remote_ip", "2001:db8::1")).unwrap();
-        assert!(s.net_config().is_err(), "v6 remote on a v4 run must be rejected");
+        assert!(
+            s.net_config().is_err(),
+            "v6 remote on a v4 run must be rejected"
+        );
         let mapped = Settings {
             ip_version: IpVersion::V4MappedV6,
             ..Settings::default()
@@ -469,7 +512,8 @@ mod tests {
     fn defines_and_dash_d() {
         let mut s = Settings::default();
         s.apply(&Flag::parse("-DFOO=1").unwrap()).unwrap();
-        s.apply(&Flag::parse("--define=BAR=\"x\"").unwrap()).unwrap();
+        s.apply(&Flag::parse("--define=BAR=\"x\"").unwrap())
+            .unwrap();
         assert_eq!(s.defines.get("FOO").map(String::as_str), Some("1"));
         assert_eq!(s.defines.get("BAR").map(String::as_str), Some("\"x\""));
     }
@@ -478,6 +522,9 @@ mod tests {
     fn netmask_must_be_contiguous() {
         assert_eq!(netmask_prefix("255.255.0.0".parse().unwrap()), Some(16));
         assert_eq!(netmask_prefix("255.0.255.0".parse().unwrap()), None);
-        assert_eq!(netmask_prefix("ffff:ffff:ffff::".parse().unwrap()), Some(48));
+        assert_eq!(
+            netmask_prefix("ffff:ffff:ffff::".parse().unwrap()),
+            Some(48)
+        );
     }
 }

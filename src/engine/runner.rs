@@ -17,8 +17,8 @@ use crate::script::ast::{
     StateCondition, SyscallSpec, TcpPacket, TimeSpec,
 };
 use crate::stack::{
-    Capabilities, Fd, NetConfig, Stack, StackEvent, Syscall, SyscallOutcome, SyscallProgress, TcpState,
-    TimeModel,
+    Capabilities, Fd, NetConfig, Stack, StackEvent, Syscall, SyscallOutcome, SyscallProgress,
+    TcpState, TimeModel,
 };
 use crate::wire::{self, Packet, Segment, TcpFlags, TcpOption};
 
@@ -89,7 +89,13 @@ pub struct Runner<'s> {
 
 impl<'s> Runner<'s> {
     /// A runner for a stack that has been set up with `net` on `clock`.
-    pub fn new(stack: &'s mut dyn Stack, caps: Capabilities, settings: Settings, net: NetConfig, clock: RealClock) -> Self {
+    pub fn new(
+        stack: &'s mut dyn Stack,
+        caps: Capabilities,
+        settings: Settings,
+        net: NetConfig,
+        clock: RealClock,
+    ) -> Self {
         Runner {
             stack,
             caps,
@@ -116,7 +122,8 @@ impl<'s> Runner<'s> {
     }
 
     fn note(&mut self, text: String) {
-        self.trace.push(self.now, self.line, TraceKind::Note { text });
+        self.trace
+            .push(self.now, self.line, TraceKind::Note { text });
     }
 
     // ---- time ------------------------------------------------------------------------------
@@ -217,7 +224,10 @@ impl<'s> Runner<'s> {
                     Ok(Packet::Tcp(s)) => Some(s),
                     _ => None,
                 };
-                self.pending.push_back(Sent { at: out.at, segment });
+                self.pending.push_back(Sent {
+                    at: out.at,
+                    segment,
+                });
                 Ok(())
             }
             StackEvent::Returned { at, outcome } => {
@@ -252,12 +262,13 @@ impl<'s> Runner<'s> {
     pub fn event(&mut self, ev: &Event) -> Result<(), Stop> {
         let loc = location(ev.span);
         self.line = Some(loc.line);
-        let inbound = matches!(&ev.action, Action::Packet(p) if p.direction.node == Direction::Inbound);
+        let inbound =
+            matches!(&ev.action, Action::Packet(p) if p.direction.node == Direction::Inbound);
         let resolved = timing::resolve(&ev.time.spec, inbound, self.prev.as_ref())
             .map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
-        let gap = self
-            .prev
-            .map_or(Duration::ZERO, |p| resolved.due.start().saturating_sub(p.scripted));
+        let gap = self.prev.map_or(Duration::ZERO, |p| {
+            resolved.due.start().saturating_sub(p.scripted)
+        });
         let tolerance = self.settings.tolerance(gap);
         if !matches!(ev.time.spec, TimeSpec::At(_) | TimeSpec::Blocking { .. })
             && !matches!(&ev.action, Action::Packet(p) if p.direction.node == Direction::Outbound)
@@ -276,7 +287,10 @@ impl<'s> Runner<'s> {
                 self.now
             }
             Action::Code(_) => {
-                return Err(Stop::skip(Some(loc), "python `%{ }%` blocks are not run by tcpconf"));
+                return Err(Stop::skip(
+                    Some(loc),
+                    "python `%{ }%` blocks are not run by tcpconf",
+                ));
             }
             Action::Assert(cond) => {
                 self.advance_to(resolved.due.start())?;
@@ -299,13 +313,29 @@ impl<'s> Runner<'s> {
     }
 
     /// Checks the start of an event the engine executes itself (real time can be late).
-    fn check_start(&self, loc: &Location, r: &Resolved, tolerance: Duration, what: &str) -> Result<(), Stop> {
-        timing::check(r.due, self.now, tolerance, what).map_err(|m| Stop::fail(Some(loc.clone()), m))
+    fn check_start(
+        &self,
+        loc: &Location,
+        r: &Resolved,
+        tolerance: Duration,
+        what: &str,
+    ) -> Result<(), Stop> {
+        timing::check(r.due, self.now, tolerance, what)
+            .map_err(|m| Stop::fail(Some(loc.clone()), m))
     }
 
-    fn packet(&mut self, loc: &Location, p: &PacketSpec, r: &Resolved, tolerance: Duration) -> Result<Duration, Stop> {
+    fn packet(
+        &mut self,
+        loc: &Location,
+        p: &PacketSpec,
+        r: &Resolved,
+        tolerance: Duration,
+    ) -> Result<Duration, Stop> {
         let PacketKind::Tcp(tcp) = &p.kind else {
-            return Err(Stop::skip(Some(loc.clone()), "UDP and ICMP packets are not supported yet"));
+            return Err(Stop::skip(
+                Some(loc.clone()),
+                "UDP and ICMP packets are not supported yet",
+            ));
         };
         match p.direction.node {
             Direction::Inbound => {
@@ -323,7 +353,10 @@ impl<'s> Runner<'s> {
 
     fn new_ephemeral_port(&mut self) -> u16 {
         let p = self.next_port;
-        self.next_port = self.next_port.checked_add(1).unwrap_or(FIRST_EPHEMERAL_PORT);
+        self.next_port = self
+            .next_port
+            .checked_add(1)
+            .unwrap_or(FIRST_EPHEMERAL_PORT);
         p
     }
 
@@ -337,11 +370,15 @@ impl<'s> Runner<'s> {
             SeqSpec::Any { .. } => 0,
         };
         let (local_port, remote_port) = match &self.conn {
-            Some(c) => (c.local_port.unwrap_or(self.settings.bind_port), c.remote_port),
+            Some(c) => (
+                c.local_port.unwrap_or(self.settings.bind_port),
+                c.remote_port,
+            ),
             None => (self.settings.bind_port, self.new_ephemeral_port()),
         };
         let conn = match self.conn.take() {
-            Some(c) if c.phase == Phase::Listening && !(flags.syn && !flags.ack) => c,
+            // A listener stays the socket under test until a SYN creates the child.
+            Some(c) if c.phase == Phase::Listening && (!flags.syn || flags.ack) => c,
             Some(mut c) if c.phase != Phase::Listening => {
                 if flags.syn && flags.ack {
                     // Our SYN answered: the SYN-ACK's seq is the remote ISN.
@@ -373,7 +410,8 @@ impl<'s> Runner<'s> {
             other => Stop::error(Some(loc.clone()), other.to_string()),
         })?;
         let packet = Packet::Tcp(seg);
-        let bytes = inbound::encode(&packet).map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
+        let bytes =
+            inbound::encode(&packet).map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
         self.stack
             .inject(self.now, &bytes)
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
@@ -399,7 +437,8 @@ impl<'s> Runner<'s> {
         match c.local_addr() {
             Some(local) => src == local && dst == c.remote_addr(),
             None => {
-                let syn_only = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+                let syn_only =
+                    seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
                 if syn_only && dst == c.remote_addr() && seg.ip.src() == c.local {
                     c.local_port = Some(seg.src_port);
                     c.phase = Phase::Open;
@@ -412,7 +451,10 @@ impl<'s> Runner<'s> {
     }
 
     /// The next packet of the connection under test, waiting until `deadline` at most.
-    fn next_flow_packet(&mut self, deadline: Duration) -> Result<Option<(Duration, Segment)>, Stop> {
+    fn next_flow_packet(
+        &mut self,
+        deadline: Duration,
+    ) -> Result<Option<(Duration, Segment)>, Stop> {
         loop {
             while let Some(sent) = self.pending.pop_front() {
                 if let Some(seg) = sent.segment
@@ -428,7 +470,14 @@ impl<'s> Runner<'s> {
         }
     }
 
-    fn expect(&mut self, loc: &Location, p: &PacketSpec, tcp: &TcpPacket, r: &Resolved, tolerance: Duration) -> Result<(), Stop> {
+    fn expect(
+        &mut self,
+        loc: &Location,
+        p: &PacketSpec,
+        tcp: &TcpPacket,
+        r: &Resolved,
+        tolerance: Duration,
+    ) -> Result<(), Stop> {
         if self.conn.is_none() {
             return Err(Stop::error(
                 Some(loc.clone()),
@@ -443,23 +492,23 @@ impl<'s> Runner<'s> {
             }
         };
         let Some((at, first)) = self.next_flow_packet(deadline)? else {
-            return Err(Stop::Fail(
-                Failure::new(
-                    Some(loc.clone()),
-                    format!(
-                        "timed out waiting for packet: expected outbound packet at {} sec, none arrived by {} sec",
-                        fmt_secs(r.due.start()),
-                        fmt_secs(self.now)
-                    ),
+            return Err(Stop::failure(Failure::new(
+                Some(loc.clone()),
+                format!(
+                    "timed out waiting for packet: expected outbound packet at {} sec, none arrived by {} sec",
+                    fmt_secs(r.due.start()),
+                    fmt_secs(self.now)
                 ),
-            ));
+            )));
         };
         let want_len = tcp.seq.node.len();
         let mut pieces = vec![first];
         // Linux hands GSO packets of several MSS to the TUN device and may also split what the
         // script wrote as one: merge consecutive segments up to the script's length, like
         // packetdrill does unless --strict_segments.
-        while !self.settings.strict_segments && (pieces.iter().map(|s| s.payload.len() as u64).sum::<u64>()) < want_len {
+        while !self.settings.strict_segments
+            && (pieces.iter().map(|s| s.payload.len() as u64).sum::<u64>()) < want_len
+        {
             let Some((next_at, next)) = self.next_flow_packet(deadline)? else {
                 break;
             };
@@ -490,7 +539,8 @@ impl<'s> Runner<'s> {
         }
         record_ts(conn, tcp, &live);
         let actual = matcher::to_script_space(&live, conn);
-        let since_start = r.due.start().as_micros() as f64 * self.settings.tolerance_percent / 100.0;
+        let since_start =
+            r.due.start().as_micros() as f64 * self.settings.tolerance_percent / 100.0;
         let ctx = MatchContext {
             zero_payload: !self.wrote_data,
             ts_tick_usecs: self.settings.tcp_ts_tick_usecs,
@@ -509,30 +559,41 @@ impl<'s> Runner<'s> {
         if !diffs.is_empty() {
             let mut f = Failure::new(
                 Some(loc.clone()),
-                format!("outbound packet does not match the script ({})", diffs.join("; ")),
-            )
-            ;
+                format!(
+                    "outbound packet does not match the script ({})",
+                    diffs.join("; ")
+                ),
+            );
             f.actual = Some(actual_text);
             f.differences = diffs;
             if pieces.len() > 1 {
-                f.notes.push(format!("the actual packet merges {} consecutive segments", pieces.len()));
+                f.notes.push(format!(
+                    "the actual packet merges {} consecutive segments",
+                    pieces.len()
+                ));
             }
             if let Some(n) = early_note {
                 f.notes.push(n);
             }
-            return Err(Stop::Fail(f));
+            return Err(Stop::failure(f));
         }
         if let Err(m) = timing::check(r.due, at, tolerance, "outbound packet") {
             let mut f = Failure::new(Some(loc.clone()), m);
             f.actual = Some(actual_text);
-            return Err(Stop::Fail(f));
+            return Err(Stop::failure(f));
         }
         Ok(())
     }
 
     // ---- syscalls --------------------------------------------------------------------------
 
-    fn syscall(&mut self, loc: &Location, spec: &SyscallSpec, r: &Resolved, tolerance: Duration) -> Result<Duration, Stop> {
+    fn syscall(
+        &mut self,
+        loc: &Location,
+        spec: &SyscallSpec,
+        r: &Resolved,
+        tolerance: Duration,
+    ) -> Result<Duration, Stop> {
         self.advance_to(r.due.start())?;
         if self.blocked.is_some() {
             // Wait for the blocked call like packetdrill's `await_idle_thread` (at most 1 s).
@@ -584,11 +645,20 @@ impl<'s> Runner<'s> {
             SyscallProgress::Blocked => {
                 let (end, tol) = match r.blocking_end {
                     // The return's tolerance counts from the call's start (`system_call_thread`).
-                    Some(end) => (Some(end), self.settings.tolerance(end.saturating_sub(start))),
+                    Some(end) => (
+                        Some(end),
+                        self.settings.tolerance(end.saturating_sub(start)),
+                    ),
                     None => (None, tolerance),
                 };
                 let deadline = end.unwrap_or(start) + tol;
-                self.trace.push(self.now, self.line, TraceKind::Note { text: format!("{name}() blocked") });
+                self.trace.push(
+                    self.now,
+                    self.line,
+                    TraceKind::Note {
+                        text: format!("{name}() blocked"),
+                    },
+                );
                 self.blocked = Some(Blocked {
                     location: loc.clone(),
                     name,
@@ -607,7 +677,11 @@ impl<'s> Runner<'s> {
         }
         // Relative times after a blocking call count from when it started (packetdrill's main
         // thread moves on as soon as the call blocks).
-        Ok(if self.blocked.is_some() { start } else { self.now })
+        Ok(if self.blocked.is_some() {
+            start
+        } else {
+            self.now
+        })
     }
 
     /// Bookkeeping that must happen before a call runs: a `connect()` makes the connection under
@@ -616,16 +690,18 @@ impl<'s> Runner<'s> {
         match call {
             Syscall::Connect { fd, addr } => {
                 let remote = SocketAddr::new(addr.ip().to_canonical(), addr.port());
-                let local = self
-                    .bound
-                    .get(fd)
-                    .map_or(self.net.local_ip, |a| non_wildcard(a.ip().to_canonical(), self.net.local_ip));
+                let local = self.bound.get(fd).map_or(self.net.local_ip, |a| {
+                    non_wildcard(a.ip().to_canonical(), self.net.local_ip)
+                });
                 let mut c = Conn::new(Phase::Connecting, SocketAddr::new(local, 0), false, remote);
                 c.fd = Some(*fd);
                 self.conn = Some(c);
             }
             Syscall::Listen { fd, .. } => {
-                let port = self.bound.get(fd).map_or(self.settings.bind_port, |a| a.port());
+                let port = self
+                    .bound
+                    .get(fd)
+                    .map_or(self.settings.bind_port, |a| a.port());
                 let remote_port = self.new_ephemeral_port();
                 let mut c = Conn::new(
                     Phase::Listening,
@@ -644,7 +720,14 @@ impl<'s> Runner<'s> {
     }
 
     /// Checks a returned call and records what it created.
-    fn finish_call(&mut self, loc: &Location, name: &str, eval: &Evaluated, outcome: &SyscallOutcome, at: Duration) -> Result<(), Stop> {
+    fn finish_call(
+        &mut self,
+        loc: &Location,
+        name: &str,
+        eval: &Evaluated,
+        outcome: &SyscallOutcome,
+        at: Duration,
+    ) -> Result<(), Stop> {
         self.trace.push(
             at,
             Some(loc.line),
@@ -654,9 +737,11 @@ impl<'s> Runner<'s> {
             },
         );
         syscalls::check_outcome(eval, outcome).map_err(|m| {
-            Stop::Fail(
-                Failure::new(Some(loc.clone()), format!("{name}: {m}"))
-                    .with_expected_actual(expected_call_text(eval), syscalls::outcome_text(outcome)),
+            Stop::failure(
+                Failure::new(Some(loc.clone()), format!("{name}: {m}")).with_expected_actual(
+                    expected_call_text(eval),
+                    syscalls::outcome_text(outcome),
+                ),
             )
         })?;
         if eval.returns_fd
@@ -664,7 +749,8 @@ impl<'s> Runner<'s> {
             && script_fd >= 0
             && outcome.ret >= 0
         {
-            self.fds.insert(script_fd, i32::try_from(outcome.ret).unwrap_or(-1));
+            self.fds
+                .insert(script_fd, i32::try_from(outcome.ret).unwrap_or(-1));
         }
         Ok(())
     }
@@ -698,7 +784,10 @@ impl<'s> Runner<'s> {
         if status.success() {
             Ok(())
         } else {
-            Err(Stop::error(Some(loc), format!("{what} command failed: {status}")))
+            Err(Stop::error(
+                Some(loc),
+                format!("{what} command failed: {status}"),
+            ))
         }
     }
 
@@ -718,7 +807,10 @@ impl<'s> Runner<'s> {
         if status.success() {
             Ok(())
         } else {
-            Err(Stop::fail(Some(loc.clone()), format!("shell command failed: {status}")))
+            Err(Stop::fail(
+                Some(loc.clone()),
+                format!("shell command failed: {status}"),
+            ))
         }
     }
 
@@ -730,28 +822,39 @@ impl<'s> Runner<'s> {
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
         let found = match &cond.fd {
             Some(fd) => {
-                let live = self
-                    .fds
-                    .get(&fd.node)
-                    .copied()
-                    .ok_or_else(|| Stop::error(Some(loc.clone()), format!("script fd {} was never opened", fd.node)))?;
+                let live = self.fds.get(&fd.node).copied().ok_or_else(|| {
+                    Stop::error(
+                        Some(loc.clone()),
+                        format!("script fd {} was never opened", fd.node),
+                    )
+                })?;
                 conns.iter().find(|c| c.fd == Some(live)).map(|c| c.state)
             }
             None => {
                 let Some(conn) = &self.conn else {
-                    return Err(Stop::error(Some(loc.clone()), "no connection under test to ask about"));
+                    return Err(Stop::error(
+                        Some(loc.clone()),
+                        "no connection under test to ask about",
+                    ));
                 };
                 let local = conn.local_addr();
                 let remote = conn.remote_addr();
-                let same = |a: SocketAddr, b: SocketAddr| a.ip().to_canonical() == b.ip().to_canonical() && a.port() == b.port();
+                let same = |a: SocketAddr, b: SocketAddr| {
+                    a.ip().to_canonical() == b.ip().to_canonical() && a.port() == b.port()
+                };
                 let hit = conns
                     .iter()
-                    .find(|c| local.is_some_and(|l| same(c.local, l)) && c.remote.is_some_and(|r| same(r, remote)))
+                    .find(|c| {
+                        local.is_some_and(|l| same(c.local, l))
+                            && c.remote.is_some_and(|r| same(r, remote))
+                    })
                     .map(|c| c.state);
                 if hit.is_none() && conn.phase == Phase::Listening {
                     conns
                         .iter()
-                        .find(|c| c.remote.is_none() && local.is_some_and(|l| c.local.port() == l.port()))
+                        .find(|c| {
+                            c.remote.is_none() && local.is_some_and(|l| c.local.port() == l.port())
+                        })
                         .map(|c| c.state)
                 } else {
                     if hit.is_none() && !self.caps.fdless_states {
@@ -776,9 +879,16 @@ impl<'s> Runner<'s> {
         Ok(state)
     }
 
-    fn condition_holds(&mut self, loc: &Location, cond: &StateCondition) -> Result<(bool, TcpState), Stop> {
+    fn condition_holds(
+        &mut self,
+        loc: &Location,
+        cond: &StateCondition,
+    ) -> Result<(bool, TcpState), Stop> {
         let want = cond.tcp_state().ok_or_else(|| {
-            Stop::error(Some(loc.clone()), format!("unknown TCP state `{}`", cond.state.node))
+            Stop::error(
+                Some(loc.clone()),
+                format!("unknown TCP state `{}`", cond.state.node),
+            )
         })?;
         let want = TcpState::from_script_name(want.name()).unwrap_or(TcpState::Closed);
         let got = self.query_state(loc, cond)?;
@@ -794,10 +904,13 @@ impl<'s> Runner<'s> {
         if holds {
             Ok(())
         } else {
-            Err(Stop::Fail(
+            Err(Stop::failure(
                 Failure::new(
                     Some(loc.clone()),
-                    format!("state assertion failed: expected {} but the connection is {got}", condition_text(cond)),
+                    format!(
+                        "state assertion failed: expected {} but the connection is {got}",
+                        condition_text(cond)
+                    ),
                 )
                 .with_expected_actual(condition_text(cond), format!("state == {got}")),
             ))
@@ -821,7 +934,8 @@ impl<'s> Runner<'s> {
                 }
                 // Poll finely at first and coarser later: a relative precision of ~0.1 % keeps a
                 // 240 s TIME-WAIT to a few thousand queries.
-                let step = ((self.now - start) / 1024).clamp(Duration::from_micros(100), Duration::from_millis(100));
+                let step = ((self.now - start) / 1024)
+                    .clamp(Duration::from_micros(100), Duration::from_millis(100));
                 self.step((self.now + step).min(limit))?;
             },
             MeasureUntil::Packet { .. } => loop {
@@ -850,14 +964,22 @@ impl<'s> Runner<'s> {
             value_secs: value.as_secs_f64(),
             line: loc.line,
         });
-        self.note(format!("measured {} = {} sec", m.name.node, fmt_secs(value)));
+        self.note(format!(
+            "measured {} = {} sec",
+            m.name.node,
+            fmt_secs(value)
+        ));
         Ok(held_at)
     }
 
     fn measure_timeout(&self, loc: &Location, m: &Measure, within: Duration) -> Stop {
         Stop::fail(
             Some(loc.clone()),
-            format!("measurement {}: condition not reached within {} sec", m.name.node, fmt_secs(within)),
+            format!(
+                "measurement {}: condition not reached within {} sec",
+                m.name.node,
+                fmt_secs(within)
+            ),
         )
     }
 
@@ -899,9 +1021,13 @@ impl<'s> Runner<'s> {
                 fmt_secs(self.settings.quiet_period())
             ),
         );
-        f.actual = Some(format!("{} {}", fmt_secs(*at), notation::segment_text(&shown)));
+        f.actual = Some(format!(
+            "{} {}",
+            fmt_secs(*at),
+            notation::segment_text(&shown)
+        ));
         f.notes.push("packetdrill does not check for unexpected packets after the last line; run without --strict for its verdict".into());
-        Err(Stop::Fail(f))
+        Err(Stop::failure(f))
     }
 }
 
@@ -933,7 +1059,7 @@ fn record_ts(conn: &mut Conn, tcp: &TcpPacket, live: &Segment) {
 fn expected_call_text(eval: &Evaluated) -> String {
     match (eval.result, &eval.errno) {
         (None, _) => "...".into(),
-        (Some(r), Some(e)) => format!("{r} {e}"),
+        (Some(r), Some(e)) => format!("{r} {e:?}"),
         (Some(r), None) => r.to_string(),
     }
 }

@@ -8,7 +8,8 @@ use super::result::{Failure, Location, Verdict};
 /// A reason to stop running a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
-    Fail(Failure),
+    /// Boxed: a failure carries several strings, the other stops little.
+    Fail(Box<Failure>),
     Skip {
         reason: String,
         location: Option<Location>,
@@ -22,7 +23,12 @@ pub enum Stop {
 impl Stop {
     /// A failure at `location` with only a message.
     pub fn fail(location: Option<Location>, message: impl Into<String>) -> Stop {
-        Stop::Fail(Failure::new(location, message))
+        Stop::failure(Failure::new(location, message))
+    }
+
+    /// A failure with details.
+    pub fn failure(f: Failure) -> Stop {
+        Stop::Fail(Box::new(f))
     }
 
     /// A skip.
@@ -52,7 +58,7 @@ impl Stop {
     /// The verdict this stop stands for.
     pub fn into_verdict(self) -> Verdict {
         match self {
-            Stop::Fail(f) => Verdict::Fail(f),
+            Stop::Fail(f) => Verdict::Fail(*f),
             Stop::Skip { reason, location } => Verdict::Skip { reason, location },
             Stop::Error { message, location } => Verdict::Error { message, location },
         }

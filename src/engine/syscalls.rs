@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::script::ast::{Expr, ExprKind, StructField, SyscallSpec};
+use crate::script::symbols;
+use crate::stack::Errno;
 use crate::stack::{
-    Domain, Fcntl, Fd, Ioctl, NetConfig, ShutdownHow, SockOpt, SockOptName, Syscall, SyscallOutcome,
-    SyscallOutput,
+    Domain, Fcntl, Fd, Ioctl, NetConfig, ShutdownHow, SockOpt, SockOptName, Syscall,
+    SyscallOutcome, SyscallOutput,
 };
 
 use super::options::{IpVersion, Settings};
-use super::symbols;
 
 /// Why a syscall line cannot be turned into a [`Syscall`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,8 +43,8 @@ pub struct Evaluated {
     pub call: Syscall,
     /// `None` for `= ...` (not checked).
     pub result: Option<i64>,
-    /// The errno name the script expects, canonicalised.
-    pub errno: Option<String>,
+    /// The errno the script expects.
+    pub errno: Option<Errno>,
     pub output: Option<OutputCheck>,
     /// The call returns a new fd (`socket`, `accept`): the script's result is a script fd.
     pub returns_fd: bool,
@@ -66,17 +67,28 @@ impl Env<'_> {
             ExprKind::Hex(v) => Ok(*v as i64),
             ExprKind::Symbol(name) => {
                 if let Some(def) = self.settings.defines.get(name) {
-                    return parse_int(def)
-                        .ok_or_else(|| EvalError::Invalid(format!("-D {name}={def} is not a number")));
+                    return parse_int(def).ok_or_else(|| {
+                        EvalError::Invalid(format!("-D {name}={def} is not a number"))
+                    });
                 }
-                symbols::value(name).ok_or_else(|| EvalError::Unsupported(format!("unknown symbol `{name}`")))
+                symbols::symbol_value(name)
+                    .ok_or_else(|| EvalError::Unsupported(format!("unknown symbol `{name}`")))
             }
             ExprKind::Or(a, b) => Ok(self.int(a)? | self.int(b)?),
-            ExprKind::Array(items) if items.len() == 1 => items.first().map_or(Ok(0), |i| self.int(i)),
-            ExprKind::Call { name, args } if matches!(name.node.as_str(), "htons" | "htonl" | "ntohs" | "ntohl") => {
+            ExprKind::Array(items) if items.len() == 1 => {
+                items.first().map_or(Ok(0), |i| self.int(i))
+            }
+            ExprKind::Call { name, args }
+                if matches!(name.node.as_str(), "htons" | "htonl" | "ntohs" | "ntohl") =>
+            {
                 // Ports and addresses stay in host order in the Syscall model.
-                args.first()
-                    .map_or(Err(EvalError::Invalid(format!("{}() needs an argument", name.node))), |a| self.int(a))
+                args.first().map_or(
+                    Err(EvalError::Invalid(format!(
+                        "{}() needs an argument",
+                        name.node
+                    ))),
+                    |a| self.int(a),
+                )
             }
             _ => Err(EvalError::Invalid("expected an integer expression".into())),
         }
@@ -111,7 +123,11 @@ impl Env<'_> {
         let fields = match &e.kind {
             ExprKind::Ellipsis => return Ok(default),
             ExprKind::Struct(fields) => fields,
-            _ => return Err(EvalError::Invalid("expected a sockaddr `{sa_family=…, …}` or `...`".into())),
+            _ => {
+                return Err(EvalError::Invalid(
+                    "expected a sockaddr `{sa_family=…, …}` or `...`".into(),
+                ));
+            }
         };
         let mut port = default.port();
         let mut ip = default.ip();
@@ -119,7 +135,8 @@ impl Env<'_> {
             let Some(name) = &f.name else { continue };
             match name.node.as_str() {
                 "sin_port" | "sin6_port" => {
-                    port = u16::try_from(self.int(&f.value)?).map_err(|_| EvalError::Invalid("port out of range".into()))?
+                    port = u16::try_from(self.int(&f.value)?)
+                        .map_err(|_| EvalError::Invalid("port out of range".into()))?
                 }
                 "sin_addr" | "sin6_addr" => ip = self.address(&f.value)?,
                 _ => {}
@@ -133,7 +150,12 @@ impl Env<'_> {
             ExprKind::Call { name, args } => {
                 let text = match args.first().map(|a| &a.kind) {
                     Some(ExprKind::Str(s)) => s,
-                    _ => return Err(EvalError::Invalid(format!("{}() needs a quoted address", name.node))),
+                    _ => {
+                        return Err(EvalError::Invalid(format!(
+                            "{}() needs a quoted address",
+                            name.node
+                        )));
+                    }
                 };
                 match name.node.as_str() {
                     "inet_addr" => text
@@ -144,12 +166,18 @@ impl Env<'_> {
                         .parse::<Ipv6Addr>()
                         .map(IpAddr::V6)
                         .map_err(|_| EvalError::Invalid(format!("bad IPv6 address `{text}`"))),
-                    other => Err(EvalError::Invalid(format!("unknown address function `{other}`"))),
+                    other => Err(EvalError::Invalid(format!(
+                        "unknown address function `{other}`"
+                    ))),
                 }
             }
             ExprKind::Symbol(s) if s == "INADDR_ANY" => Ok(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-            ExprKind::Symbol(s) if s == "IN6ADDR_ANY_INIT" || s == "in6addr_any" => Ok(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
-            _ => Err(EvalError::Invalid("expected inet_addr(\"…\") or inet6_addr(\"…\")".into())),
+            ExprKind::Symbol(s) if s == "IN6ADDR_ANY_INIT" || s == "in6addr_any" => {
+                Ok(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+            }
+            _ => Err(EvalError::Invalid(
+                "expected inet_addr(\"…\") or inet6_addr(\"…\")".into(),
+            )),
         }
     }
 
@@ -186,7 +214,9 @@ impl Env<'_> {
             return Err(EvalError::Invalid("expected a msghdr struct".into()));
         };
         if fields.iter().any(|f| field_named(f, "msg_control")) {
-            return Err(EvalError::Unsupported("msghdr control messages (cmsg) are not supported".into()));
+            return Err(EvalError::Unsupported(
+                "msghdr control messages (cmsg) are not supported".into(),
+            ));
         }
         fields
             .iter()
@@ -207,7 +237,7 @@ fn parse_int(text: &str) -> Option<i64> {
     }
 }
 
-fn arg<'a>(spec: &'a SyscallSpec, i: usize) -> Result<&'a Expr, EvalError> {
+fn arg(spec: &SyscallSpec, i: usize) -> Result<&Expr, EvalError> {
     spec.args.get(i).ok_or_else(|| {
         EvalError::Invalid(format!(
             "{}() needs at least {} arguments, the script gives {}",
@@ -231,7 +261,13 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
             ExprKind::Ellipsis => None,
             _ => Some(env.int(&spec.result)?),
         },
-        errno: spec.errno.as_ref().map(|e| symbols::canonical_errno(&e.node).to_string()),
+        errno: match &spec.errno {
+            None => None,
+            Some(e) => Some(
+                symbols::errno_from_name(&e.node)
+                    .ok_or_else(|| EvalError::Invalid(format!("unknown errno `{}`", e.node)))?,
+            ),
+        },
         output: None,
         returns_fd: false,
         wrote_data: false,
@@ -244,7 +280,9 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
     };
     let no_flags = |flags: i64, allowed: i64| -> Result<(), EvalError> {
         if flags & !allowed != 0 {
-            Err(EvalError::Unsupported(format!("{name}() flags {flags:#x} are not supported")))
+            Err(EvalError::Unsupported(format!(
+                "{name}() flags {flags:#x} are not supported"
+            )))
         } else {
             Ok(())
         }
@@ -256,16 +294,24 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
                 e => match env.int(e)? {
                     2 => Domain::Inet,
                     10 => Domain::Inet6,
-                    d => return Err(EvalError::Unsupported(format!("socket domain {d} is not supported"))),
+                    d => {
+                        return Err(EvalError::Unsupported(format!(
+                            "socket domain {d} is not supported"
+                        )));
+                    }
                 },
             };
             let ty = env.int(arg(spec, 1)?)?;
             if ty & 0xF != 1 {
-                return Err(EvalError::Unsupported("only SOCK_STREAM sockets are supported".into()));
+                return Err(EvalError::Unsupported(
+                    "only SOCK_STREAM sockets are supported".into(),
+                ));
             }
             let proto = arg(spec, 2)?;
             if !is_ellipsis(proto) && !matches!(env.int(proto)?, 0 | 6) {
-                return Err(EvalError::Unsupported("only TCP sockets are supported".into()));
+                return Err(EvalError::Unsupported(
+                    "only TCP sockets are supported".into(),
+                ));
             }
             ev.returns_fd = true;
             Syscall::Socket {
@@ -361,7 +407,11 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
                 0 => ShutdownHow::Read,
                 1 => ShutdownHow::Write,
                 2 => ShutdownHow::Both,
-                h => return Err(EvalError::Invalid(format!("shutdown how {h} is not SHUT_RD/WR/RDWR"))),
+                h => {
+                    return Err(EvalError::Invalid(format!(
+                        "shutdown how {h} is not SHUT_RD/WR/RDWR"
+                    )));
+                }
             },
         },
         "close" => Syscall::Close {
@@ -407,7 +457,11 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
             let cmd = match env.int(arg(spec, 1)?)? {
                 3 => Fcntl::GetFl,
                 4 => Fcntl::SetFl(i32::try_from(env.int(arg(spec, 2)?)?).unwrap_or(0)),
-                c => return Err(EvalError::Unsupported(format!("fcntl command {c} is not supported"))),
+                c => {
+                    return Err(EvalError::Unsupported(format!(
+                        "fcntl command {c} is not supported"
+                    )));
+                }
             };
             Syscall::Fcntl { fd, cmd }
         }
@@ -416,7 +470,11 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
             let request = match env.int(arg(spec, 1)?)? {
                 0x541B => Ioctl::InQueue,
                 0x5411 => Ioctl::OutQueue,
-                r => return Err(EvalError::Unsupported(format!("ioctl request {r:#x} is not supported"))),
+                r => {
+                    return Err(EvalError::Unsupported(format!(
+                        "ioctl request {r:#x} is not supported"
+                    )));
+                }
             };
             ev.output = match spec.args.get(2) {
                 Some(e) if !is_ellipsis(e) => Some(OutputCheck::Int(env.int(e)?)),
@@ -425,7 +483,9 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
             Syscall::Ioctl { fd, request }
         }
         other => {
-            return Err(EvalError::Unsupported(format!("the {other}() syscall is not supported")));
+            return Err(EvalError::Unsupported(format!(
+                "the {other}() syscall is not supported"
+            )));
         }
     };
     Ok(ev)
@@ -459,10 +519,17 @@ fn sockopt_name(level: i64, opt: i64, value: &Expr) -> SockOptName {
     }
 }
 
-fn setsockopt_value(env: &Env<'_>, level: i64, opt: i64, value: &Expr) -> Result<SockOpt, EvalError> {
+fn setsockopt_value(
+    env: &Env<'_>,
+    level: i64,
+    opt: i64,
+    value: &Expr,
+) -> Result<SockOpt, EvalError> {
     if let (1, 13) = (level, opt) {
         let ExprKind::Struct(fields) = &value.kind else {
-            return Err(EvalError::Invalid("SO_LINGER needs `{onoff=…, linger=…}`".into()));
+            return Err(EvalError::Invalid(
+                "SO_LINGER needs `{onoff=…, linger=…}`".into(),
+            ));
         };
         let get = |n: &str| {
             fields
@@ -470,7 +537,9 @@ fn setsockopt_value(env: &Env<'_>, level: i64, opt: i64, value: &Expr) -> Result
                 .find(|f| field_named(f, n))
                 .map_or(Ok(0), |f| env.int(&f.value))
         };
-        return Ok(SockOpt::Linger((get("onoff")? != 0).then_some(u32::try_from(get("linger")?).unwrap_or(0))));
+        return Ok(SockOpt::Linger(
+            (get("onoff")? != 0).then_some(u32::try_from(get("linger")?).unwrap_or(0)),
+        ));
     }
     if let ExprKind::Str(s) = &value.kind {
         return Ok(SockOpt::Raw {
@@ -517,30 +586,43 @@ pub fn check_outcome(ev: &Evaluated, o: &SyscallOutcome) -> Result<(), String> {
         let fd_ok = ev.returns_fd && want >= 0 && o.ret >= 0;
         if !fd_ok && want != o.ret {
             let want_text = match &ev.errno {
-                Some(e) => format!("{want} {e}"),
+                Some(e) => format!("{want} {e:?}"),
                 None => want.to_string(),
             };
             return Err(format!("expected result {want_text} but got {got}"));
         }
     }
-    if let Some(want) = &ev.errno {
-        let actual = o.errno.map(|e| format!("{e:?}"));
-        if actual.as_deref() != Some(want.as_str()) {
-            return Err(format!("expected errno {want} but got {got}"));
-        }
+    if let Some(want) = ev.errno
+        && o.errno != Some(want)
+    {
+        return Err(format!("expected errno {want:?} but got {got}"));
     }
     match (&ev.output, &o.output) {
         (None, _) => Ok(()),
         _ if o.ret < 0 => Ok(()),
         (Some(OutputCheck::Int(want)), SyscallOutput::Int(v)) if want == v => Ok(()),
-        (Some(OutputCheck::Int(want)), SyscallOutput::Bytes(b)) if bytes_as_int(b) == Some(*want) => Ok(()),
-        (Some(OutputCheck::Linger { onoff, secs }), SyscallOutput::Linger { onoff: o2, secs: s2 })
-            if onoff == o2 && (!*onoff || i64::from(*s2) == *secs) =>
+        (Some(OutputCheck::Int(want)), SyscallOutput::Bytes(b))
+            if bytes_as_int(b) == Some(*want) =>
         {
             Ok(())
         }
-        (Some(OutputCheck::Bytes(want)), SyscallOutput::Bytes(b)) if b.split(|c| *c == 0).next() == Some(want.as_slice()) => Ok(()),
-        (Some(want), got) => Err(format!("expected value {} but got {}", check_text(want), output_text(got))),
+        (
+            Some(OutputCheck::Linger { onoff, secs }),
+            SyscallOutput::Linger {
+                onoff: o2,
+                secs: s2,
+            },
+        ) if onoff == o2 && (!*onoff || i64::from(*s2) == *secs) => Ok(()),
+        (Some(OutputCheck::Bytes(want)), SyscallOutput::Bytes(b))
+            if b.split(|c| *c == 0).next() == Some(want.as_slice()) =>
+        {
+            Ok(())
+        }
+        (Some(want), got) => Err(format!(
+            "expected value {} but got {}",
+            check_text(want),
+            output_text(got)
+        )),
     }
 }
 
@@ -552,7 +634,9 @@ fn bytes_as_int(b: &[u8]) -> Option<i64> {
 fn check_text(c: &OutputCheck) -> String {
     match c {
         OutputCheck::Int(v) => format!("[{v}]"),
-        OutputCheck::Linger { onoff, secs } => format!("{{onoff={}, linger={secs}}}", u8::from(*onoff)),
+        OutputCheck::Linger { onoff, secs } => {
+            format!("{{onoff={}, linger={secs}}}", u8::from(*onoff))
+        }
         OutputCheck::Bytes(b) => format!("\"{}\"", String::from_utf8_lossy(b)),
     }
 }
@@ -562,9 +646,14 @@ pub fn output_text(o: &SyscallOutput) -> String {
     match o {
         SyscallOutput::None => "nothing".into(),
         SyscallOutput::Int(v) => format!("[{v}]"),
-        SyscallOutput::Linger { onoff, secs } => format!("{{onoff={}, linger={secs}}}", u8::from(*onoff)),
+        SyscallOutput::Linger { onoff, secs } => {
+            format!("{{onoff={}, linger={secs}}}", u8::from(*onoff))
+        }
         SyscallOutput::Peer(a) => a.to_string(),
         SyscallOutput::Data(d) => format!("{} bytes", d.len()),
-        SyscallOutput::Bytes(b) => format!("\"{}\"", String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or(&[]))),
+        SyscallOutput::Bytes(b) => format!(
+            "\"{}\"",
+            String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or(&[]))
+        ),
     }
 }

@@ -84,7 +84,10 @@ fn micros(v: i64) -> Result<Duration, TimeError> {
 
 fn format_signed(us: i64) -> String {
     let sign = if us < 0 { "-" } else { "" };
-    format!("{sign}{}", fmt_secs(Duration::from_micros(us.unsigned_abs())))
+    format!(
+        "{sign}{}",
+        fmt_secs(Duration::from_micros(us.unsigned_abs()))
+    )
 }
 
 fn at(t: Time, base: Duration) -> Result<Duration, TimeError> {
@@ -106,7 +109,11 @@ pub fn is_absolute(spec: &TimeSpec) -> bool {
 }
 
 /// Resolves `spec` for an event that follows `prev` (`None` for the first event).
-pub fn resolve(spec: &TimeSpec, inbound_packet: bool, prev: Option<&Previous>) -> Result<Resolved, TimeError> {
+pub fn resolve(
+    spec: &TimeSpec,
+    inbound_packet: bool,
+    prev: Option<&Previous>,
+) -> Result<Resolved, TimeError> {
     let base = match prev {
         None => Duration::ZERO,
         Some(p) if p.inbound_packet && inbound_packet => p.scripted,
@@ -293,13 +300,21 @@ mod tests {
         let tol = Duration::from_micros(4000);
         assert!(check(Due::At(ms(210)), ms(214), tol, "outbound packet").is_ok());
         assert!(check(Due::At(ms(210)), ms(206), tol, "outbound packet").is_ok());
-        let late = check(Due::At(ms(210)), Duration::from_micros(214_001), tol, "outbound packet");
+        let late = check(
+            Due::At(ms(210)),
+            Duration::from_micros(214_001),
+            tol,
+            "outbound packet",
+        );
         assert_eq!(
             late.unwrap_err(),
             "timing error: expected outbound packet at 0.210000 sec but happened at 0.214001 sec; tolerance 0.004000 sec"
         );
         assert!(check(Due::At(ms(210)), Duration::from_micros(205_999), tol, "x").is_err());
-        let range = Due::Range { lo: ms(100), hi: ms(200) };
+        let range = Due::Range {
+            lo: ms(100),
+            hi: ms(200),
+        };
         assert!(check(range, ms(96), tol, "x").is_ok());
         assert!(check(range, ms(204), tol, "x").is_ok());
         assert!(check(range, ms(205), tol, "x").is_err());

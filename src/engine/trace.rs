@@ -92,10 +92,6 @@ impl TraceEntry {
             TraceKind::Shell { command, status } => format!("shell    `{command}` -> {status}"),
             TraceKind::Note { text } => format!("note     {text}"),
         };
-        format!(
-            "{} {:>5} {what}",
-            crate::clock::fmt_secs(self.at),
-            line
-        )
+        format!("{} {:>5} {what}", crate::clock::fmt_secs(self.at), line)
     }
 }
