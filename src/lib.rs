@@ -11,6 +11,7 @@
 
 pub mod clock;
 pub mod engine;
+pub mod report;
 pub mod script;
 pub mod stack;
 pub mod wire;
