@@ -21,6 +21,7 @@ mod ip;
 mod options;
 mod packet;
 
+pub mod icmp;
 pub mod notation;
 pub mod pcap;
 

@@ -180,14 +180,20 @@ pub fn options_len(options: &[TcpOption]) -> usize {
 /// The options area as sent: the options' bytes, zero-padded to a multiple of four (the zeros are
 /// EOL bytes, RFC 9293 §3.1), at most [`MAX_OPTIONS_LEN`] bytes.
 pub(super) fn encode_options(options: &[TcpOption]) -> Result<Vec<u8>, WireError> {
-    let mut out = Vec::with_capacity(MAX_OPTIONS_LEN);
-    for option in options {
-        option.write(&mut out)?;
-    }
+    let mut out = raw_options(options)?;
     if out.len() > MAX_OPTIONS_LEN {
         return Err(WireError::OptionsTooLong(out.len()));
     }
     out.resize(out.len().next_multiple_of(4), KIND_EOL);
+    Ok(out)
+}
+
+/// The options' bytes back to back, without padding or length limit.
+pub(super) fn raw_options(options: &[TcpOption]) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::with_capacity(MAX_OPTIONS_LEN);
+    for option in options {
+        option.write(&mut out)?;
+    }
     Ok(out)
 }
 
@@ -274,16 +280,13 @@ mod tests {
             ] {
                 let mut list = prefix.clone();
                 list.push(option.clone());
-                let mut bytes = Vec::new();
-                for o in &list {
-                    o.write(&mut bytes).unwrap();
-                }
+                let bytes = raw_options(&list).unwrap();
                 assert_eq!(bytes.len(), options_len(&list));
                 assert_eq!(parse_options(&bytes), list, "{bytes:02x?}");
                 // Padding to the word boundary is EOL bytes: unaligned lists read back with an EOL.
                 let padded = encode_options(&list).unwrap();
                 assert_eq!(padded.len() % 4, 0);
-                if bytes.len() % 4 != 0 && option != TcpOption::Eol {
+                if !bytes.len().is_multiple_of(4) && option != TcpOption::Eol {
                     list.push(TcpOption::Eol);
                 }
                 assert_eq!(parse_options(&padded), list);

@@ -100,6 +100,18 @@ impl Packet {
         }
     }
 
+    /// The 4-tuple of a TCP or UDP packet, as seen by its sender; ICMP has none.
+    pub fn flow(&self) -> Option<FlowKey> {
+        match self {
+            Packet::Tcp(s) => Some(s.flow()),
+            Packet::Udp(d) => Some(FlowKey {
+                src: SocketAddr::new(d.ip.src(), d.src_port),
+                dst: SocketAddr::new(d.ip.dst(), d.dst_port),
+            }),
+            Packet::Icmp(_) => None,
+        }
+    }
+
     /// The TCP segment, if this is one.
     pub fn as_tcp(&self) -> Option<&Segment> {
         match self {
@@ -149,5 +161,6 @@ mod tests {
         assert_eq!(flow.src.to_string(), "192.0.2.1:1234");
         assert_eq!(flow.reverse().src.to_string(), "192.168.0.1:8080");
         assert_eq!(flow.reverse().reverse(), flow);
+        assert_eq!(Packet::from(s).flow(), Some(flow));
     }
 }
