@@ -237,7 +237,7 @@ fn option_matches(
         Err(format!(
             "expected {} vs actual {}",
             option_text(want),
-            super::notation::option_text(actual)
+            actual.to_string()
         ))
     };
     match (want, actual) {
@@ -464,10 +464,7 @@ fn compare_unordered(
         }
     }
     if !others_allowed && !unused.is_empty() {
-        let extra: Vec<String> = unused
-            .iter()
-            .map(|o| super::notation::option_text(o))
-            .collect();
+        let extra: Vec<String> = unused.iter().map(|o| o.to_string()).collect();
         diffs.push(format!(
             "tcp_options: unexpected option(s) {}",
             extra.join(",")

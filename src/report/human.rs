@@ -39,11 +39,19 @@ pub fn write_result(r: &RunResult, opts: &HumanOptions, out: &mut dyn io::Write)
         paint(opts.color, code, tag),
         r.wall_time.as_secs_f64()
     )?;
-    let at = |line: Option<usize>| line.map(|l| format!("{path}:{l}: ")).unwrap_or_else(|| format!("{path}: "));
+    let at = |line: Option<usize>| {
+        line.map(|l| format!("{path}:{l}: "))
+            .unwrap_or_else(|| format!("{path}: "))
+    };
     match &r.verdict {
         Verdict::Pass => {}
         Verdict::Fail(f) => {
-            writeln!(out, "  {}{}", at(f.location.as_ref().map(|l| l.line)), f.message)?;
+            writeln!(
+                out,
+                "  {}{}",
+                at(f.location.as_ref().map(|l| l.line)),
+                f.message
+            )?;
             if let Some(l) = &f.location {
                 writeln!(out, "    script: {}", l.source.trim())?;
             }
@@ -68,7 +76,11 @@ pub fn write_result(r: &RunResult, opts: &HumanOptions, out: &mut dyn io::Write)
         }
     }
     for m in &r.measurements {
-        writeln!(out, "  measured {} = {:.6} s ({path}:{})", m.name, m.value_secs, m.line)?;
+        writeln!(
+            out,
+            "  measured {} = {:.6} s ({path}:{})",
+            m.name, m.value_secs, m.line
+        )?;
     }
     if opts.verbose {
         for e in r.trace.entries() {
@@ -79,7 +91,11 @@ pub fn write_result(r: &RunResult, opts: &HumanOptions, out: &mut dyn io::Write)
 }
 
 /// Writes every result, then the summary line.
-pub fn write_human(results: &[RunResult], opts: &HumanOptions, out: &mut dyn io::Write) -> io::Result<()> {
+pub fn write_human(
+    results: &[RunResult],
+    opts: &HumanOptions,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
     for r in results {
         write_result(r, opts, out)?;
     }
@@ -89,7 +105,12 @@ pub fn write_human(results: &[RunResult], opts: &HumanOptions, out: &mut dyn io:
 /// The closing line: `3 passed, 1 failed, 0 skipped, 0 errors`.
 pub fn write_summary(results: &[RunResult], out: &mut dyn io::Write) -> io::Result<()> {
     let wall: std::time::Duration = results.iter().map(|r| r.wall_time).sum();
-    writeln!(out, "{} (script time {} s)", Counts::of(results), fmt_secs(wall))
+    writeln!(
+        out,
+        "{} (script time {} s)",
+        Counts::of(results),
+        fmt_secs(wall)
+    )
 }
 
 #[cfg(test)]
@@ -106,14 +127,35 @@ mod tests {
         write_human(&super::super::sample::results(), &opts, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("PASS  a/pass.pkt"), "{text}");
-        assert!(text.contains("  b/fail.pkt:6: outbound packet does not match"), "{text}");
-        assert!(text.contains("    script: +0 > S. 0:0(0) ack 1 win 257"), "{text}");
-        assert!(text.contains("    differs: tcp_window: expected 257 vs actual 65535"), "{text}");
+        assert!(
+            text.contains("  b/fail.pkt:6: outbound packet does not match"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    script: +0 > S. 0:0(0) ack 1 win 257"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    differs: tcp_window: expected 257 vs actual 65535"),
+            "{text}"
+        );
         assert!(text.contains("SKIP  c/skip.pkt"), "{text}");
-        assert!(text.contains("  c/skip.pkt:2: needs --allow-shell"), "{text}");
+        assert!(
+            text.contains("  c/skip.pkt:2: needs --allow-shell"),
+            "{text}"
+        );
         assert!(text.contains("ERROR d/error.pkt"), "{text}");
-        assert!(text.contains("measured time_wait = 60.000000 s (a/pass.pkt:9)"), "{text}");
-        assert!(text.contains("0.100000    L6 observed 192.168.0.1:8080"), "{text}");
-        assert!(text.contains("1 passed, 1 failed, 1 skipped, 1 errors"), "{text}");
+        assert!(
+            text.contains("measured time_wait = 60.000000 s (a/pass.pkt:9)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("0.100000    L6 observed 192.168.0.1:8080"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 passed, 1 failed, 1 skipped, 1 errors"),
+            "{text}"
+        );
     }
 }

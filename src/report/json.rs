@@ -39,7 +39,10 @@ mod tests {
         assert_eq!(r[0]["trace"][0]["time"], 0.1);
         assert_eq!(r[1]["verdict"]["verdict"], "fail");
         assert_eq!(r[1]["verdict"]["location"]["line"], 6);
-        assert_eq!(r[1]["verdict"]["differences"][0], "tcp_window: expected 257 vs actual 65535");
+        assert_eq!(
+            r[1]["verdict"]["differences"][0],
+            "tcp_window: expected 257 vs actual 65535"
+        );
         assert_eq!(r[2]["verdict"]["verdict"], "skip");
         assert_eq!(r[3]["verdict"]["verdict"], "error");
     }

@@ -17,7 +17,11 @@ fn case(r: &RunResult) -> TestCase {
         Verdict::Pass => TestCaseStatus::success(),
         Verdict::Fail(f) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!("{}: {}", at(&path, f.location.as_ref().map(|l| l.line)), f.message));
+            s.set_message(format!(
+                "{}: {}",
+                at(&path, f.location.as_ref().map(|l| l.line)),
+                f.message
+            ));
             let mut body = Vec::new();
             if let Some(l) = &f.location {
                 body.push(format!("script: {}", l.source.trim()));
@@ -31,12 +35,18 @@ fn case(r: &RunResult) -> TestCase {
         }
         Verdict::Skip { reason, location } => {
             let mut s = TestCaseStatus::skipped();
-            s.set_message(format!("{}: {reason}", at(&path, location.as_ref().map(|l| l.line))));
+            s.set_message(format!(
+                "{}: {reason}",
+                at(&path, location.as_ref().map(|l| l.line))
+            ));
             s
         }
         Verdict::Error { message, location } => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-            s.set_message(format!("{}: {message}", at(&path, location.as_ref().map(|l| l.line))));
+            s.set_message(format!(
+                "{}: {message}",
+                at(&path, location.as_ref().map(|l| l.line))
+            ));
             s
         }
     };
@@ -72,7 +82,10 @@ mod tests {
         assert!(xml.contains("failures=\"1\""), "{xml}");
         assert!(xml.contains("errors=\"1\""), "{xml}");
         assert!(xml.contains("skipped=\"1\""), "{xml}");
-        assert!(xml.contains("b/fail.pkt:6: outbound packet does not match"), "{xml}");
+        assert!(
+            xml.contains("b/fail.pkt:6: outbound packet does not match"),
+            "{xml}"
+        );
         assert!(xml.contains("no CAP_NET_ADMIN &lt;&amp;&gt;"), "{xml}");
     }
 }

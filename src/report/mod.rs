@@ -71,7 +71,12 @@ impl std::fmt::Display for Counts {
 }
 
 /// Writes `results` in `format`.
-pub fn write(format: Format, results: &[RunResult], human: &HumanOptions, out: &mut dyn io::Write) -> io::Result<()> {
+pub fn write(
+    format: Format,
+    results: &[RunResult],
+    human: &HumanOptions,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
     match format {
         Format::Human => write_human(results, human, out),
         Format::Json => write_json(results, out),
@@ -121,7 +126,10 @@ pub(crate) mod sample {
             },
         );
         pass.trace = trace;
-        let mut f = Failure::new(loc(6), "outbound packet does not match the script (tcp_window: expected 257 vs actual 65535)");
+        let mut f = Failure::new(
+            loc(6),
+            "outbound packet does not match the script (tcp_window: expected 257 vs actual 65535)",
+        );
         f.actual = Some("0.100000 8080>40000 S. 0:0(0) ack 1 win 65535".into());
         f.differences = vec!["tcp_window: expected 257 vs actual 65535".into()];
         f.notes = vec!["a note".into()];

@@ -14,10 +14,15 @@ pub fn write_tap(results: &[RunResult], out: &mut dyn io::Write) -> io::Result<(
         let path = display_path(r);
         match &r.verdict {
             Verdict::Pass => writeln!(out, "ok {n} {path}")?,
-            Verdict::Skip { reason, .. } => writeln!(out, "ok {n} {path} # SKIP {}", one_line(reason))?,
+            Verdict::Skip { reason, .. } => {
+                writeln!(out, "ok {n} {path} # SKIP {}", one_line(reason))?
+            }
             Verdict::Fail(f) => {
                 writeln!(out, "not ok {n} {path}")?;
-                let line = f.location.as_ref().map_or(String::new(), |l| format!("{}: ", l.line));
+                let line = f
+                    .location
+                    .as_ref()
+                    .map_or(String::new(), |l| format!("{}: ", l.line));
                 writeln!(out, "# {line}{}", one_line(&f.message))?;
                 for d in &f.differences {
                     writeln!(out, "#   differs: {}", one_line(d))?;
@@ -55,8 +60,14 @@ mod tests {
         assert_eq!(lines[1], "1..4");
         assert_eq!(lines[2], "ok 1 a/pass.pkt");
         assert_eq!(lines[3], "not ok 2 b/fail.pkt");
-        assert!(tap.contains("ok 3 c/skip.pkt # SKIP needs --allow-shell"), "{tap}");
+        assert!(
+            tap.contains("ok 3 c/skip.pkt # SKIP needs --allow-shell"),
+            "{tap}"
+        );
         assert!(tap.contains("not ok 4 d/error.pkt # error"), "{tap}");
-        assert!(tap.ends_with("# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:1 error:1\n"), "{tap}");
+        assert!(
+            tap.ends_with("# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:1 error:1\n"),
+            "{tap}"
+        );
     }
 }
