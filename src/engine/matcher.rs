@@ -237,7 +237,7 @@ fn option_matches(
         Err(format!(
             "expected {} vs actual {}",
             option_text(want),
-            actual.to_string()
+            actual
         ))
     };
     match (want, actual) {
