@@ -53,6 +53,38 @@ pub fn run(script: &Script, stack: &mut dyn Stack, opts: &RunOptions) -> RunResu
     result
 }
 
+/// Parses `source` (the text of the script at `path`) and runs it: the result carries the path and
+/// quotes the source at the line it points to. A script that does not parse is an `error`.
+pub fn run_source(
+    path: &std::path::Path,
+    source: &str,
+    stack: &mut dyn Stack,
+    opts: &RunOptions,
+) -> RunResult {
+    let mut result = match crate::script::parse(source) {
+        Ok(script) => run(&script, stack, opts),
+        Err(diag) => {
+            let mut r = RunResult::not_run(
+                path.to_path_buf(),
+                Verdict::Error {
+                    message: match &diag.help {
+                        Some(help) => {
+                            format!("the script does not parse: {} (help: {help})", diag.message)
+                        }
+                        None => format!("the script does not parse: {}", diag.message),
+                    },
+                    location: Some(location(diag.span)),
+                },
+            );
+            r.stack = Some(stack.info());
+            r
+        }
+    };
+    result.path = path.to_path_buf();
+    result.attach_source(source);
+    result
+}
+
 /// A script ready to run: settings resolved, `#ifdef`s applied, capabilities checked.
 struct Prepared {
     settings: Settings,

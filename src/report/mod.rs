@@ -12,7 +12,7 @@ mod json;
 mod junit;
 mod tap;
 
-pub use human::{HumanOptions, write_human, write_result};
+pub use human::{HumanOptions, write_human, write_result, write_summary};
 pub use json::write_json;
 pub use junit::write_junit;
 pub use tap::write_tap;

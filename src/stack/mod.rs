@@ -16,7 +16,9 @@ use std::time::Duration;
 
 pub use nix::errno::Errno;
 
+mod registry;
 mod syscall;
+pub use registry::*;
 pub use syscall::*;
 
 /// A file descriptor as the stack under test numbers it (the engine maps script fds onto these).
