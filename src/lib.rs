@@ -14,4 +14,5 @@ pub mod engine;
 pub mod report;
 pub mod script;
 pub mod stack;
+pub mod tcp;
 pub mod wire;

@@ -16,14 +16,28 @@ pub struct StackOptions {
 }
 
 /// The stacks [`by_name`] can build, with one line each for `tcpconf run --help` and errors.
-pub const STACKS: &[(&str, &str)] = &[];
+pub const STACKS: &[(&str, &str)] = &[("reference", "the bundled TCP, in process, virtual time")];
 
 /// A fresh instance of the stack called `name` (each script run gets its own).
 pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>, StackError> {
-    let _ = opts;
     match name {
-        // One arm per adapter, e.g.:
-        //   "reference" => Ok(Box::new(super::reference::ReferenceStack::from_options(opts)?)),
+        "reference" => {
+            if let Some(via) = &opts.via {
+                return Err(StackError::Unsupported(format!(
+                    "--via {via} is not supported by the reference stack yet"
+                )));
+            }
+            let profile = match opts.profile.as_deref() {
+                None | Some("rfc9293") => crate::tcp::Profile::rfc9293(),
+                Some("rfc793") => crate::tcp::Profile::rfc793(),
+                Some(other) => {
+                    return Err(StackError::Environment(format!(
+                        "unknown profile `{other}` for the reference stack (rfc9293, rfc793)"
+                    )));
+                }
+            };
+            Ok(Box::new(super::reference::ReferenceStack::new(profile)))
+        }
         other => Err(StackError::Environment(unknown(other))),
     }
 }

@@ -1,0 +1,406 @@
+//! SEGMENT ARRIVES for SYN-RECEIVED and the synchronized states (RFC 9293 §3.10.7.4), in the RFC's
+//! order of checks: sequence number, RST, security, SYN, ACK, URG, text, FIN. The RFC 5961
+//! variants (challenge ACKs, ACK range check) apply under [`Profile::rfc5961`]; RFC 793's rules
+//! otherwise.
+//!
+//! [`Profile::rfc5961`]: crate::tcp::Profile::rfc5961
+
+use std::time::Duration;
+
+use super::open::send_rst_for_ack;
+use super::{AckDue, Ctx, State, Tcb};
+use crate::tcp::codec::{Flags, Packet};
+use crate::tcp::error::Error;
+use crate::tcp::seq::Seq;
+
+impl Tcb {
+    /// Processes one inbound segment addressed to this connection.
+    pub fn on_segment(&mut self, cx: &mut Ctx<'_>, now: Duration, p: &Packet<'_>) {
+        match self.state {
+            State::Closed | State::Listen => {}
+            State::SynSent => self.on_syn_sent(cx, now, p),
+            _ => {
+                self.on_synchronized(cx, now, p);
+                if self.state != State::Closed {
+                    self.output(cx, now);
+                }
+            }
+        }
+    }
+
+    fn on_synchronized(&mut self, cx: &mut Ctx<'_>, now: Duration, p: &Packet<'_>) {
+        let h = &p.tcp;
+        let profile = cx.profile;
+        let mut flags = h.flags;
+        let mut seq = h.seq;
+        // Simultaneous open (§3.5 Figure 7, trimming note of §3.10.7.4): the peer's SYN-ACK starts
+        // at IRS; trimming its already-received SYN leaves an ACK that completes the handshake.
+        if self.state == State::SynReceived && flags.has(Flags::SYN | Flags::ACK) && seq == self.irs
+        {
+            flags = flags.without(Flags::SYN);
+            seq += 1;
+        }
+        // RFC 7323 §3.2: once timestamps are agreed, a non-RST segment without TSopt is dropped.
+        if self.ts_enabled && !flags.has(Flags::RST) && h.options.timestamps.is_none() {
+            return;
+        }
+        let mut data = p.payload;
+        let seg_len =
+            data.len() as u32 + u32::from(flags.has(Flags::SYN)) + u32::from(flags.has(Flags::FIN));
+
+        // First: sequence number. PAWS (RFC 7323 §5.3 R1) rejects old timestamps like a bad seq.
+        let paws_reject = match (self.ts_enabled, h.options.timestamps) {
+            (true, Some((val, _))) if !flags.has(Flags::RST) => {
+                (val.wrapping_sub(self.ts_recent) as i32) < 0
+            }
+            _ => false,
+        };
+        let wnd = self.rcv_wnd;
+        let edge = self.rcv_nxt + wnd;
+        let mut acceptable = !paws_reject
+            && match (seg_len, wnd) {
+                (0, 0) => seq == self.rcv_nxt,
+                (0, _) => seq.in_range(self.rcv_nxt, edge),
+                (_, 0) => false,
+                (len, _) => {
+                    seq.in_range(self.rcv_nxt, edge)
+                        || (seq + (len - 1)).in_range(self.rcv_nxt, edge)
+                }
+            };
+        // MUST-66: with a zero window, valid ACKs, URGs and RSTs are still processed; the text of
+        // such a segment is trimmed away below.
+        if !acceptable && !paws_reject && wnd == 0 && seq == self.rcv_nxt {
+            acceptable = true;
+        }
+        if !acceptable {
+            if flags.has(Flags::RST) {
+                return;
+            }
+            // §3.6.1 / MUST-13: the only thing expected in TIME-WAIT is a retransmission of the
+            // peer's FIN; acknowledge it and restart the 2 MSL timeout.
+            if self.state == State::TimeWait
+                && flags.has(Flags::FIN)
+                && seq + seg_len == self.rcv_nxt
+            {
+                self.timers.time_wait = Some(now + profile.time_wait());
+            }
+            self.send_ack(cx, now);
+            return;
+        }
+        self.last_recv_at = now;
+        self.keep_probes = 0;
+        // Trim to the window: bytes before RCV.NXT are old, bytes beyond the right edge are not
+        // accepted now (§3.10.7.4 "trimmed ... to fit the window").
+        if seq < self.rcv_nxt {
+            let mut old = self.rcv_nxt - seq;
+            if flags.has(Flags::SYN) {
+                flags = flags.without(Flags::SYN);
+                old -= 1;
+                seq += 1;
+            }
+            let cut = (old as usize).min(data.len());
+            data = data.get(cut..).unwrap_or_default();
+            seq += cut as u32;
+            if old as usize > cut {
+                flags = flags.without(Flags::FIN);
+            }
+        }
+        let room = if seq.in_range_incl(self.rcv_nxt, edge) {
+            (edge - seq) as usize
+        } else {
+            0
+        };
+        if data.len() > room {
+            data = data.get(..room).unwrap_or_default();
+            flags = flags.without(Flags::FIN);
+        }
+
+        // Second: the RST bit (RFC 5961 §3.2: reset only on an exact match; otherwise challenge).
+        if flags.has(Flags::RST) {
+            if profile.rfc5961 && h.seq != self.rcv_nxt {
+                self.challenge_ack(cx, now);
+                return;
+            }
+            match self.state {
+                State::SynReceived if self.passive => self.delete(),
+                State::SynReceived => self.abort_with(Some(Error::ConnectionRefused)),
+                State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                    self.abort_with(Some(Error::ConnectionReset))
+                }
+                State::TimeWait if profile.rfc1337 => {}
+                _ => self.delete(),
+            }
+            return;
+        }
+
+        // Third: security and compartment — not implemented (no IP security options).
+
+        // Fourth: the SYN bit.
+        if flags.has(Flags::SYN) {
+            if self.state == State::SynReceived && self.passive {
+                // §3.10.7.4: a passively opened connection returns to LISTEN.
+                self.delete();
+                return;
+            }
+            if profile.rfc5961 {
+                // RFC 5961 §4: challenge ACK whatever the sequence number.
+                self.challenge_ack(cx, now);
+            } else {
+                // RFC 793 §3.9: an in-window SYN is an error: reset (§3.4 form) and abort.
+                if h.flags.has(Flags::ACK) {
+                    send_rst_for_ack(cx, self.local, self.remote, h.ack);
+                } else {
+                    self.send_reset(cx);
+                }
+                self.abort_with(Some(Error::ConnectionReset));
+            }
+            return;
+        }
+
+        // Fifth: the ACK field. Without ACK the segment is dropped.
+        if !flags.has(Flags::ACK) {
+            return;
+        }
+        // RFC 7323 §4.3: remember the timestamp of an in-sequence segment.
+        if let Some((val, _)) = h.options.timestamps {
+            if self.ts_enabled && h.seq <= self.last_ack_sent {
+                self.ts_recent = val;
+            }
+        }
+        if self.state == State::SynReceived {
+            // SND.UNA < SEG.ACK =< SND.NXT completes the handshake (9293 erratum of 793's =<).
+            if self.snd_una < h.ack && h.ack <= self.snd_nxt {
+                self.snd_una = h.ack;
+                self.send_ptr = self.send_ptr.max(h.ack);
+                self.rtt
+                    .on_ack(h.ack, now, profile.min_rto, profile.max_rto);
+                self.enter_established(now);
+                // RFC 9293 sets the send window from this segment.
+                self.snd_wnd = u32::from(h.window) << self.snd_wscale;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = h.seq;
+                self.snd_wl2 = h.ack;
+                self.deliver_queued();
+            } else {
+                send_rst_for_ack(cx, self.local, self.remote, h.ack);
+                return;
+            }
+        }
+        if self.state == State::TimeWait {
+            // Nothing to acknowledge; only a FIN retransmission matters (eighth check).
+        } else {
+            // RFC 5961 §5 (MAY-12): SND.UNA − MAX.SND.WND =< SEG.ACK =< SND.NXT, else ACK and drop.
+            if h.ack > self.snd_nxt {
+                self.send_ack(cx, now);
+                return;
+            }
+            if profile.rfc5961 && h.ack < self.snd_una - self.max_snd_wnd {
+                self.challenge_ack(cx, now);
+                return;
+            }
+            let pure = data.is_empty() && !flags.has(Flags::FIN);
+            self.process_ack(cx, now, h.seq, h.ack, h.window, pure);
+            let fin_acked = self.fin_acked();
+            match self.state {
+                State::FinWait1 if fin_acked => self.state = State::FinWait2,
+                State::Closing if fin_acked => {
+                    self.enter_time_wait(profile, now);
+                    return;
+                }
+                State::Closing => return,
+                State::LastAck if fin_acked => {
+                    self.delete();
+                    return;
+                }
+                _ => {}
+            }
+        }
+
+        // Sixth: URG — the urgent pointer is not surfaced; urgent data is delivered inline.
+
+        // Seventh: segment text.
+        match self.state {
+            State::Established | State::FinWait1 | State::FinWait2 => {
+                if !data.is_empty() && self.app_closed && profile.rst_on_discard {
+                    // SHLD-3: data arriving after a full close cannot be delivered: reset.
+                    self.send_reset(cx);
+                    self.delete();
+                    return;
+                }
+                if !data.is_empty() || flags.has(Flags::FIN) {
+                    self.receive(now, seq, data, flags.has(Flags::FIN), profile.delayed_ack);
+                }
+            }
+            // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "this should not occur, since a FIN has
+            // been received"; the text is ignored.
+            _ => {}
+        }
+
+        // Eighth: FIN (processed when it becomes in-order, see `fin_reached`).
+        if self.peer_fin == Some(self.rcv_nxt) {
+            self.fin_reached(profile, now);
+        }
+    }
+
+    /// Our FIN has been sent and acknowledged.
+    pub(super) fn fin_acked(&self) -> bool {
+        self.fin_seq.is_some_and(|f| self.snd_una > f)
+    }
+
+    /// The ACK processing of §3.10.7.4 for ESTABLISHED and the closing states: advance SND.UNA,
+    /// update the send window, run RFC 6298 and RFC 5681.
+    fn process_ack(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        now: Duration,
+        seg_seq: Seq,
+        ack: Seq,
+        window: u16,
+        pure: bool,
+    ) {
+        let profile = cx.profile;
+        let wnd = u32::from(window) << self.snd_wscale;
+        let smss = self.eff_snd_mss();
+        let una_before = self.snd_una;
+        if self.snd_una < ack {
+            let acked = ack - self.snd_una;
+            let fin_covered = self.fin_seq.is_some_and(|f| ack > f);
+            let data_acked = (acked - u32::from(fin_covered)).min(self.tx.len() as u32);
+            self.tx.consume(data_acked as usize);
+            self.snd_una = ack;
+            self.send_ptr = self.send_ptr.max(ack);
+            self.rtt.on_ack(ack, now, profile.min_rto, profile.max_rto);
+            match self.cc.recover {
+                Some(recover) if ack >= recover => {
+                    let flight = self.snd_nxt - self.snd_una;
+                    self.cc.exit_recovery(flight, smss);
+                }
+                Some(_) => {
+                    // RFC 6582 §3.2 step 3: partial ACK: retransmit the next hole, deflate.
+                    self.cc.partial_ack(acked, smss);
+                    self.retransmit_first(cx, now);
+                }
+                None => self.cc.on_ack(acked, smss),
+            }
+            self.backoff = 0;
+            self.progress_at = now;
+            // RFC 6298 §5.3: restart the timer for the data still outstanding.
+            self.timers.rtx = None;
+        } else if ack == self.snd_una && pure && self.snd_nxt != self.snd_una && wnd == self.snd_wnd
+        {
+            // RFC 5681 §2: a duplicate ACK.
+            self.cc.dupacks += 1;
+            if self.cc.recover.is_none() && self.cc.dupacks == 3 {
+                // RFC 5681 §3.2 fast retransmit.
+                let flight = self.snd_nxt - self.snd_una;
+                self.cc.enter_recovery(flight, smss, self.snd_nxt);
+                self.retransmit_first(cx, now);
+            } else if self.cc.recover.is_some() {
+                self.cc.inflate(smss);
+            }
+        }
+        // Window update: SND.UNA =< SEG.ACK =< SND.NXT (RFC 793: SND.UNA < SEG.ACK) and the
+        // segment is not older than the last one used (SND.WL1, SND.WL2).
+        let ack_in_range = if profile.rfc5961 {
+            una_before <= ack
+        } else {
+            una_before < ack
+        };
+        if ack_in_range
+            && (self.snd_wl1 < seg_seq || (self.snd_wl1 == seg_seq && self.snd_wl2 <= ack))
+        {
+            self.snd_wnd = wnd;
+            self.snd_wl1 = seg_seq;
+            self.snd_wl2 = ack;
+            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+        }
+        if self.snd_wnd == 0 {
+            // MUST-37: a peer that keeps answering zero-window probes keeps the connection.
+            self.progress_at = now;
+        }
+    }
+
+    /// Accepts in-window text (and a FIN) starting at `seq` (§3.10.7.4 seventh check), holding
+    /// out-of-order data (SHLD-31) and deciding how soon to acknowledge (§3.8.6.3).
+    fn receive(&mut self, now: Duration, seq: Seq, data: &[u8], fin: bool, delack: Duration) {
+        let offset = seq - self.rcv_nxt;
+        let had_holes = !self.ooo.is_empty();
+        if self.rd_shut {
+            // SHUT_RD: in-order data is acknowledged and discarded, like Linux.
+            if offset == 0 {
+                self.rcv_nxt += data.len() as u32;
+                if fin {
+                    self.peer_fin = Some(self.rcv_nxt);
+                }
+            }
+            self.ack_due = AckDue::Now;
+            return;
+        }
+        let stored = if offset == 0 && !had_holes {
+            let n = self.rx.push(data);
+            self.advance_rcv(n as u32);
+            n
+        } else {
+            let n = self.rx.write_at(offset as usize, data);
+            if n > 0 && !self.ooo.add(offset, offset + n as u32) {
+                // Too many holes: drop it; the sender will retransmit.
+                self.ack_due = AckDue::Now;
+                return;
+            }
+            self.deliver_queued();
+            n
+        };
+        if fin && stored == data.len() {
+            self.peer_fin = Some(seq + data.len() as u32);
+        }
+        self.rcv_mss = self.rcv_mss.max(data.len() as u32);
+        if offset != 0 || had_holes || fin {
+            // RFC 5681 §4.2 / MAY-13: out-of-order segments and hole fills are ACKed at once.
+            self.ack_due = AckDue::Now;
+        } else {
+            self.unacked_bytes = self.unacked_bytes.saturating_add(stored as u32);
+            if self.unacked_bytes >= 2 * self.rcv_mss.max(1) {
+                // SHLD-19: ACK at least every second full-sized segment.
+                self.ack_due = AckDue::Now;
+            } else if self.ack_due == AckDue::No {
+                self.ack_due = AckDue::Delayed;
+                self.timers.delayed_ack = Some(now + delack);
+            }
+        }
+    }
+
+    fn advance_rcv(&mut self, n: u32) {
+        self.rcv_nxt += n;
+        self.rcv_wnd = self.rcv_wnd.saturating_sub(n);
+    }
+
+    /// Moves data that has become contiguous with RCV.NXT into the readable part of the buffer.
+    pub(super) fn deliver_queued(&mut self) {
+        let n = self.ooo.contiguous();
+        if n > 0 {
+            self.rx.commit(n as usize);
+            self.ooo.advance(n);
+            self.advance_rcv(n);
+        }
+    }
+
+    /// The peer's FIN is now in order (§3.10.7.4 eighth check).
+    fn fin_reached(&mut self, profile: &crate::tcp::Profile, now: Duration) {
+        self.peer_fin = None;
+        self.rcv_nxt += 1;
+        self.eof = true;
+        self.ack_due = AckDue::Now;
+        match self.state {
+            State::SynReceived | State::Established => self.state = State::CloseWait,
+            State::FinWait1 if self.fin_acked() => self.enter_time_wait(profile, now),
+            State::FinWait1 => self.state = State::Closing,
+            State::FinWait2 => self.enter_time_wait(profile, now),
+            State::TimeWait => self.timers.time_wait = Some(now + profile.time_wait()),
+            _ => {}
+        }
+        if self.state == State::TimeWait {
+            // The FIN is acknowledged on entering TIME-WAIT; the timers were reset.
+            self.ack_due = AckDue::Now;
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Unit tests of the TCB, by RFC section (filled below).

@@ -1,0 +1,114 @@
+//! Timeouts (RFC 9293 §3.8.1, §3.8.3, §3.8.4, §3.8.6.1, §3.10.8): retransmission with backoff and
+//! the R2 / user-timeout limit, zero-window probing, delayed ACK, keep-alive, TIME-WAIT expiry.
+
+use std::time::Duration;
+
+use super::{AckDue, Ctx, State, Tcb};
+use crate::tcp::codec::Flags;
+use crate::tcp::error::Error;
+use crate::tcp::options::Options;
+
+impl Tcb {
+    /// Runs every timer due at `now`.
+    pub fn on_timer(&mut self, cx: &mut Ctx<'_>, now: Duration) {
+        if self.timers.time_wait.is_some_and(|t| t <= now) {
+            // MUST-13: 2×MSL elapsed; delete the TCB.
+            self.delete();
+            return;
+        }
+        if self.timers.delayed_ack.is_some_and(|t| t <= now) {
+            self.timers.delayed_ack = None;
+            self.ack_due = AckDue::Now;
+        }
+        if self.timers.rtx.is_some_and(|t| t <= now) {
+            self.timers.rtx = None;
+            if !self.on_rtx_timeout(cx, now) {
+                return;
+            }
+        }
+        if self.timers.keepalive.is_some_and(|t| t <= now) {
+            self.timers.keepalive = None;
+            if !self.on_keepalive(cx, now) {
+                return;
+            }
+        }
+        self.output(cx, now);
+    }
+
+    /// Returns false when the connection was given up.
+    fn on_rtx_timeout(&mut self, cx: &mut Ctx<'_>, now: Duration) -> bool {
+        let profile = cx.profile;
+        let waited = now.saturating_sub(self.progress_at);
+        let user_limit = self.settings.user_timeout;
+        match self.state {
+            State::SynSent | State::SynReceived => {
+                // MUST-22/23: SYNs are retransmitted like data; R2 for SYN is at least 3 min
+                // unless TCP_SYNCNT or TCP_USER_TIMEOUT say otherwise.
+                let give_up = match (self.settings.syn_count, user_limit) {
+                    (_, Some(limit)) if waited >= limit => true,
+                    (Some(n), _) => self.backoff >= n,
+                    (None, _) => waited >= profile.r2_syn,
+                };
+                if give_up {
+                    if self.passive {
+                        self.delete();
+                    } else {
+                        self.abort_with(Some(Error::TimedOut));
+                    }
+                    return false;
+                }
+                self.backoff += 1;
+                self.syn_retransmitted = true;
+                self.rtt.discard();
+                self.send_ptr = self.iss;
+            }
+            State::TimeWait | State::Closed | State::Listen => {}
+            _ => {
+                let outstanding = self.snd_nxt - self.snd_una;
+                // MUST-20 R2 / MUST-21 user timeout (§3.10.8): give up without progress.
+                if outstanding > 0 && waited >= user_limit.unwrap_or(profile.r2) {
+                    self.abort_with(Some(Error::TimedOut));
+                    return false;
+                }
+                if self.snd_wnd == 0 && !self.tx.is_empty() && outstanding <= 1 {
+                    // Zero window: probe with one octet, backing off (SHLD-29/30).
+                    self.send_probe(cx, now);
+                    self.backoff += 1;
+                } else if outstanding > 0 {
+                    // RFC 6298 §5.4–5.6 and RFC 5681 §3.1: retransmit from SND.UNA, back off, and
+                    // collapse the congestion window to one segment.
+                    let smss = self.eff_snd_mss();
+                    self.cc.on_timeout(outstanding, smss);
+                    self.rtt.discard();
+                    self.backoff += 1;
+                    self.send_ptr = self.snd_una;
+                } else {
+                    // SWS override timeout (§3.8.6.2.1 (d)): send what the window allows.
+                    self.output_with(cx, now, true);
+                }
+            }
+        }
+        true
+    }
+
+    /// Keep-alive (§3.8.4, MUST-24..29): `<SEQ=SND.UNA-1><ACK=RCV.NXT>` with no data after the
+    /// idle time, and an abort after the configured number of unanswered probes.
+    fn on_keepalive(&mut self, cx: &mut Ctx<'_>, now: Duration) -> bool {
+        if self.snd_nxt != self.snd_una || !self.tx.is_empty() {
+            // MUST-26: only when nothing is outstanding; the retransmission timer covers the rest.
+            return true;
+        }
+        if self.keep_probes >= self.settings.keep_count {
+            self.send_reset(cx);
+            self.abort_with(Some(Error::TimedOut));
+            return false;
+        }
+        let opts = Options {
+            timestamps: self.ts_option(now),
+            ..Options::default()
+        };
+        self.emit(cx, self.snd_una - 1, Flags::ACK, opts);
+        self.keep_probes += 1;
+        true
+    }
+}

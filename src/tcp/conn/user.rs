@@ -1,0 +1,60 @@
+//! SEND and RECEIVE (RFC 9293 §3.10.2–3.10.3) on the TCB, with receiver-side SWS avoidance when
+//! the application frees buffer space (§3.8.6.2.2, MUST-39).
+
+use std::time::Duration;
+
+use super::{AckDue, Ctx, Tcb};
+
+impl Tcb {
+    /// Queues as much of `data` as the send buffer takes and transmits what may go now.
+    pub fn send(&mut self, cx: &mut Ctx<'_>, now: Duration, data: &[u8]) -> usize {
+        let n = self.tx.push(data);
+        if n > 0 {
+            self.output(cx, now);
+        }
+        n
+    }
+
+    /// Copies up to `len` readable bytes; unless `peek`, consumes them and may open the window.
+    pub fn recv(&mut self, cx: &mut Ctx<'_>, now: Duration, len: usize, peek: bool) -> Vec<u8> {
+        let [a, b] = self.rx.slices(0, len);
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b);
+        if !peek && !out.is_empty() {
+            self.rx.consume(out.len());
+            self.open_window(cx, now);
+        }
+        out
+    }
+
+    /// Receiver SWS avoidance (§3.8.6.2.2): RCV.WND grows only in steps of at least
+    /// min(buffer/2, MSS); a window update is sent when the offered window was small or doubles.
+    fn open_window(&mut self, cx: &mut Ctx<'_>, now: Duration) {
+        let max = 65535u32 << self.rcv_wscale;
+        let free = (self.rx.free() as u32).min(max);
+        let step = ((self.rx.capacity() / 2) as u32)
+            .min(u32::from(self.advertised_mss(cx.profile)))
+            .max(1);
+        if free <= self.rcv_wnd || free - self.rcv_wnd < step {
+            return;
+        }
+        let old = self.rcv_wnd;
+        self.rcv_wnd = free;
+        if self.state.is_synchronized() && (old < step || free >= 2 * old) {
+            self.ack_due = AckDue::Now;
+            self.output(cx, now);
+        }
+    }
+
+    /// Resizes the buffers (SO_RCVBUF / SO_SNDBUF before or during the connection).
+    /// The receive buffer keeps out-of-order data in place, so it is only resized while none is
+    /// held; RCV.WND never exceeds the new free space.
+    pub fn set_buffers(&mut self, rcvbuf: usize, sndbuf: usize) {
+        if self.ooo.is_empty() {
+            self.rx.set_capacity(rcvbuf.max(self.rx.len()));
+            self.rcv_wnd = self.rcv_wnd.min(self.rx.free() as u32);
+        }
+        self.tx.set_capacity(sndbuf.max(self.tx.len()));
+    }
+}
