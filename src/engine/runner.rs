@@ -85,6 +85,8 @@ pub struct Runner<'s> {
     /// The script wrote non-zero payload bytes, so outbound payloads are not compared with zeros.
     wrote_data: bool,
     line: Option<usize>,
+    /// The last traced state answer and the line that asked.
+    last_answer: Option<(Option<usize>, TcpState)>,
 }
 
 impl<'s> Runner<'s> {
@@ -114,6 +116,7 @@ impl<'s> Runner<'s> {
             prev: None,
             wrote_data: false,
             line: None,
+            last_answer: None,
         }
     }
 
@@ -625,7 +628,7 @@ impl<'s> Runner<'s> {
             self.now,
             self.line,
             TraceKind::Syscall {
-                call: format!("{name} {:?}", eval.call),
+                call: syscalls::call_text(&name, &eval.call),
             },
         );
         let start = self.now;
@@ -868,14 +871,18 @@ impl<'s> Runner<'s> {
             }
         };
         let state = found.unwrap_or(TcpState::Closed);
-        self.trace.push(
-            self.now,
-            self.line,
-            TraceKind::State {
-                query: condition_text(cond),
-                answer: state.to_string(),
-            },
-        );
+        // A measurement polls many times: trace only answers that change.
+        if self.last_answer != Some((self.line, state)) {
+            self.last_answer = Some((self.line, state));
+            self.trace.push(
+                self.now,
+                self.line,
+                TraceKind::State {
+                    query: condition_text(cond),
+                    answer: state.to_string(),
+                },
+            );
+        }
         Ok(state)
     }
 

@@ -571,6 +571,36 @@ fn setsockopt_value(
     })
 }
 
+/// A call as the trace shows it: `write(4, 1000 bytes)`, `connect(3, 192.0.2.1:8080)`.
+pub fn call_text(name: &str, call: &Syscall) -> String {
+    let args = match call {
+        Syscall::Socket {
+            domain,
+            nonblocking,
+        } => {
+            let d = match domain {
+                Domain::Inet => "AF_INET",
+                Domain::Inet6 => "AF_INET6",
+            };
+            let nb = if *nonblocking { "|SOCK_NONBLOCK" } else { "" };
+            format!("{d}, SOCK_STREAM{nb}")
+        }
+        Syscall::Bind { fd, addr } | Syscall::Connect { fd, addr } => format!("{fd}, {addr}"),
+        Syscall::Listen { fd, backlog } => format!("{fd}, {backlog}"),
+        Syscall::Accept { fd } | Syscall::Close { fd } => fd.to_string(),
+        Syscall::Read { fd, len, peek } => {
+            format!("{fd}, {len} bytes{}", if *peek { ", MSG_PEEK" } else { "" })
+        }
+        Syscall::Write { fd, data } => format!("{fd}, {} bytes", data.len()),
+        Syscall::Shutdown { fd, how } => format!("{fd}, {how:?}"),
+        Syscall::SetSockOpt { fd, opt } => format!("{fd}, {opt:?}"),
+        Syscall::GetSockOpt { fd, name } => format!("{fd}, {name:?}"),
+        Syscall::Fcntl { fd, cmd } => format!("{fd}, {cmd:?}"),
+        Syscall::Ioctl { fd, request } => format!("{fd}, {request:?}"),
+    };
+    format!("{name}({args})")
+}
+
 /// How a syscall's outcome is shown: `0`, `-1 ECONNRESET (Connection reset by peer)`.
 pub fn outcome_text(o: &SyscallOutcome) -> String {
     match o.errno {
