@@ -37,7 +37,6 @@ use crate::stack::{
     Syscall, SyscallOutcome, SyscallProgress, TcpState, TimeModel,
 };
 
-
 /// How long `close()` on a lingering socket may take before it counts as blocked. It blocks only
 /// while waiting for the peer's ACK of its FIN, which cannot arrive while the engine is inside the
 /// call, so a close that is not done after this long is waiting for the peer.

@@ -26,6 +26,7 @@ const NLMSG_DONE: u16 = 3;
 const RTM_NEWLINK: u16 = 16;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
 const IFLA_MTU: u16 = 4;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
@@ -39,6 +40,8 @@ const RTPROT_STATIC: u8 = 4;
 const RT_SCOPE_UNIVERSE: u8 = 0;
 const RT_SCOPE_LINK: u8 = 253;
 const RTN_UNICAST: u8 = 1;
+/// `rtm_type` of a route to one of the host's own addresses.
+pub(crate) const RTN_LOCAL: u8 = 2;
 /// The gateway is on the link even if no prefix says so (a TUN has no neighbours to resolve).
 const RTNH_F_ONLINK: u32 = 4;
 
@@ -303,6 +306,21 @@ pub(crate) fn add_route(
         msg = msg.attr(RTA_GATEWAY, &ip_bytes(gw));
     }
     nl.request(msg)
+}
+
+/// The type (`RTN_*`) of the route the kernel would use to reach `dst` (`ip route get dst`).
+pub(crate) fn route_type(nl: &mut Netlink, dst: IpAddr) -> io::Result<Option<u8>> {
+    let len = if dst.is_ipv4() { 32 } else { 128 };
+    let mut h = vec![family_of(dst), len, 0, 0, 0, 0, 0, 0];
+    h.extend_from_slice(&0u32.to_ne_bytes());
+    let msg = Message::new(RTM_GETROUTE, ACK, &h).attr(RTA_DST, &ip_bytes(dst));
+    let mut kind = None;
+    nl.exchange(msg, |reply| {
+        if reply.msg_type == RTM_NEWROUTE {
+            kind = reply.payload.get(7).copied();
+        }
+    })?;
+    Ok(kind)
 }
 
 #[cfg(test)]

@@ -433,7 +433,9 @@ fn quiet_ipv6(ipv6_run: bool) -> Result<(), StackError> {
 fn network(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
             IpAddr::V4((u32::from(a) & mask).into())
         }
         IpAddr::V6(a) => {
@@ -442,6 +444,28 @@ fn network(ip: IpAddr, len: u8) -> IpAddr {
                 .unwrap_or(0);
             IpAddr::V6((u128::from(a) & mask).into())
         }
+    }
+}
+
+/// Waits until packets to `local` are delivered locally. IPv6 installs the local route of a new
+/// address from a workqueue (addrconf's DAD work runs even with `nodad`), so a segment injected right
+/// after set-up could otherwise meet no local route and be dropped (`Ip6InAddrErrors`); IPv4 installs
+/// it synchronously and passes the first check.
+fn wait_until_local(route: &mut Netlink, local: IpAddr) -> Result<(), StackError> {
+    const LIMIT: Duration = Duration::from_secs(2);
+    let start = std::time::Instant::now();
+    loop {
+        let kind = netlink::route_type(route, local)
+            .map_err(setup_error(&format!("looking up the route to {local}")))?;
+        if kind == Some(netlink::RTN_LOCAL) {
+            return Ok(());
+        }
+        if start.elapsed() > LIMIT {
+            return Err(StackError::Adapter(format!(
+                "{local} did not become a local address within {LIMIT:?}"
+            )));
+        }
+        std::thread::sleep(Duration::from_micros(50));
     }
 }
 
@@ -462,19 +486,23 @@ fn enter_and_configure(net: &NetConfig) -> Result<Inside, StackError> {
     let mut route = Netlink::open(libc::NETLINK_ROUTE).map_err(setup_error("netlink socket"))?;
     netlink::link_up(&mut route, ifindex(c"lo")?, None).map_err(setup_error("bringing lo up"))?;
     let tun = Tun::create().map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => StackError::Environment(format!(
-            "/dev/net/tun is not usable ({e}): load the tun module (`modprobe tun`), or in a \
+        Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
+            StackError::Environment(format!(
+                "/dev/net/tun is not usable ({e}): load the tun module (`modprobe tun`), or in a \
              container pass the device (`--device /dev/net/tun`)"
-        )),
+            ))
+        }
         _ => setup_error("creating the TUN device")(e),
     })?;
     let index = ifindex(TUN_NAME)?;
     quiet_ipv6(net.local_ip.is_ipv6())?;
-    netlink::link_up(&mut route, index, Some(u32::from(net.mtu)))
-        .map_err(setup_error(&format!("setting the TUN up with MTU {}", net.mtu)))?;
+    netlink::link_up(&mut route, index, Some(u32::from(net.mtu))).map_err(setup_error(
+        &format!("setting the TUN up with MTU {}", net.mtu),
+    ))?;
     netlink::add_address(&mut route, index, net.local_ip, net.prefix_len).map_err(setup_error(
         &format!("adding {}/{}", net.local_ip, net.prefix_len),
     ))?;
+    wait_until_local(&mut route, net.local_ip)?;
     let remote_net = network(net.remote_ip, net.prefix_len);
     // A remote in the local subnet is reached through the connected route already.
     if remote_net != network(net.local_ip, net.prefix_len) {

@@ -156,12 +156,9 @@ impl Sockets {
     /// The address as the socket's family needs it.
     fn addr_for(&self, domain: Domain, addr: SocketAddr) -> SocketAddr {
         match (domain, addr) {
-            (Domain::Inet6, SocketAddr::V4(v4)) if self.map_v4 => SocketAddr::V6(SocketAddrV6::new(
-                v4.ip().to_ipv6_mapped(),
-                v4.port(),
-                0,
-                0,
-            )),
+            (Domain::Inet6, SocketAddr::V4(v4)) if self.map_v4 => {
+                SocketAddr::V6(SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0))
+            }
             _ => addr,
         }
     }
@@ -255,16 +252,17 @@ impl Sockets {
             }
             Syscall::SetSockOpt { opt, .. } => {
                 let (level, name, value) = sockopt_value(opt);
-                done(outcome(sys::setsockopt_bytes(raw, level, name, &value), |_| {
-                    SyscallOutcome::ok(0)
-                }))
+                done(outcome(
+                    sys::setsockopt_bytes(raw, level, name, &value),
+                    |_| SyscallOutcome::ok(0),
+                ))
             }
             Syscall::GetSockOpt { name, .. } => done(get_sockopt(raw, *name)?),
             Syscall::Fcntl { cmd, .. } => done(match cmd {
                 Fcntl::GetFl => outcome(sys::get_flags(raw), |f| SyscallOutcome::ok(i64::from(f))),
-                Fcntl::SetFl(flags) => {
-                    outcome(sys::set_flags(raw, *flags), |r| SyscallOutcome::ok(i64::from(r)))
-                }
+                Fcntl::SetFl(flags) => outcome(sys::set_flags(raw, *flags), |r| {
+                    SyscallOutcome::ok(i64::from(r))
+                }),
             }),
             Syscall::Ioctl { request, .. } => {
                 let req = match request {
@@ -273,7 +271,8 @@ impl Sockets {
                 };
                 let mut value: libc::c_int = 0;
                 // SAFETY: SIOCINQ / SIOCOUTQ write one int.
-                let rc = sys::check(unsafe { libc::ioctl(raw, req, &mut value as *mut libc::c_int) });
+                let rc =
+                    sys::check(unsafe { libc::ioctl(raw, req, &mut value as *mut libc::c_int) });
                 done(outcome(rc, |_| {
                     SyscallOutcome::ok_with(0, SyscallOutput::Int(i64::from(value)))
                 }))
@@ -287,7 +286,10 @@ impl Sockets {
             Ok(Ok((new, peer))) => {
                 let fd = self.insert(new, domain);
                 let output = peer.map_or(SyscallOutput::None, SyscallOutput::Peer);
-                Ok(Attempt::Done(SyscallOutcome::ok_with(i64::from(fd), output)))
+                Ok(Attempt::Done(SyscallOutcome::ok_with(
+                    i64::from(fd),
+                    output,
+                )))
             }
             Ok(Err(Errno::EAGAIN)) if was_blocking => Ok(Attempt::Block(Pending::Accept {
                 fd: sys::dup(raw)?,
@@ -301,13 +303,15 @@ impl Sockets {
         let was_blocking = blocking(raw)?;
         let addr = RawAddr::new(addr);
         // SAFETY: the address buffer is valid for `addr.len` bytes.
-        let attempt = with_nonblocking(raw, || sys::check(unsafe { libc::connect(raw, addr.as_ptr(), addr.len) }));
+        let attempt = with_nonblocking(raw, || {
+            sys::check(unsafe { libc::connect(raw, addr.as_ptr(), addr.len) })
+        });
         match attempt {
             Ok(Ok(_)) => Ok(Attempt::Done(SyscallOutcome::ok(0))),
             // The SYN is out; a blocking connect would now wait for the handshake.
-            Ok(Err(Errno::EINPROGRESS)) if was_blocking => Ok(Attempt::Block(Pending::Connect {
-                fd: sys::dup(raw)?,
-            })),
+            Ok(Err(Errno::EINPROGRESS)) if was_blocking => {
+                Ok(Attempt::Block(Pending::Connect { fd: sys::dup(raw)? }))
+            }
             Ok(Err(e)) | Err(e) => Ok(Attempt::Done(SyscallOutcome::err(e))),
         }
     }

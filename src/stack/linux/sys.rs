@@ -54,7 +54,9 @@ impl RawAddr {
                     sin_zero: [0; 8],
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-                unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+                unsafe {
+                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin)
+                };
                 size_of::<libc::sockaddr_in>()
             }
             SocketAddr::V6(a) => {
@@ -68,7 +70,9 @@ impl RawAddr {
                     sin6_scope_id: a.scope_id(),
                 };
                 // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-                unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+                unsafe {
+                    std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6)
+                };
                 size_of::<libc::sockaddr_in6>()
             }
         };
@@ -100,8 +104,9 @@ impl RawAddr {
         match libc::c_int::from(self.storage.ss_family) {
             libc::AF_INET if self.len as usize >= size_of::<libc::sockaddr_in>() => {
                 // SAFETY: the family says the storage holds a sockaddr_in, and it is long enough.
-                let sin: libc::sockaddr_in =
-                    unsafe { std::ptr::read((&self.storage as *const libc::sockaddr_storage).cast()) };
+                let sin: libc::sockaddr_in = unsafe {
+                    std::ptr::read((&self.storage as *const libc::sockaddr_storage).cast())
+                };
                 Some(SocketAddr::V4(SocketAddrV4::new(
                     Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()),
                     u16::from_be(sin.sin_port),
@@ -109,8 +114,9 @@ impl RawAddr {
             }
             libc::AF_INET6 if self.len as usize >= size_of::<libc::sockaddr_in6>() => {
                 // SAFETY: the family says the storage holds a sockaddr_in6, and it is long enough.
-                let sin6: libc::sockaddr_in6 =
-                    unsafe { std::ptr::read((&self.storage as *const libc::sockaddr_storage).cast()) };
+                let sin6: libc::sockaddr_in6 = unsafe {
+                    std::ptr::read((&self.storage as *const libc::sockaddr_storage).cast())
+                };
                 Some(SocketAddr::V6(SocketAddrV6::new(
                     Ipv6Addr::from(sin6.sin6_addr.s6_addr),
                     u16::from_be(sin6.sin6_port),
@@ -139,7 +145,12 @@ pub(crate) fn setsockopt_bytes(fd: i32, level: i32, name: i32, value: &[u8]) -> 
 }
 
 /// `getsockopt` into a buffer of `len` bytes; returns the bytes the kernel filled.
-pub(crate) fn getsockopt_bytes(fd: i32, level: i32, name: i32, len: usize) -> Result<Vec<u8>, Errno> {
+pub(crate) fn getsockopt_bytes(
+    fd: i32,
+    level: i32,
+    name: i32,
+    len: usize,
+) -> Result<Vec<u8>, Errno> {
     let mut buf = vec![0u8; len];
     let mut optlen = len as libc::socklen_t;
     // SAFETY: the kernel writes at most `optlen` bytes into the buffer and updates `optlen`.
@@ -160,7 +171,12 @@ pub(crate) fn getsockopt_int(fd: i32, level: i32, name: i32) -> Result<i32, Errn
 
 /// `SO_LINGER` as `(onoff, seconds)`.
 pub(crate) fn get_linger(fd: i32) -> Result<(bool, i32), Errno> {
-    let bytes = getsockopt_bytes(fd, libc::SOL_SOCKET, libc::SO_LINGER, size_of::<libc::linger>())?;
+    let bytes = getsockopt_bytes(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        size_of::<libc::linger>(),
+    )?;
     let word = |i: usize| {
         bytes
             .get(i..i + 4)
@@ -211,7 +227,14 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::R
         .as_ref()
         .map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: fds is a valid slice of pollfd; ts_ptr is null or points at a live timespec.
-    let rc = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ts_ptr, std::ptr::null()) };
+    let rc = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            ts_ptr,
+            std::ptr::null(),
+        )
+    };
     if rc < 0 {
         let err = io::Error::last_os_error();
         if err.kind() == io::ErrorKind::Interrupted {
@@ -231,28 +254,14 @@ pub(crate) fn pollfd(fd: i32, events: libc::c_short) -> libc::pollfd {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn socket_addresses_round_trip_through_kernel_layout() {
-        for text in ["192.168.0.1:8080", "[fd3d::1]:443", "[::ffff:192.0.2.1]:1"] {
-            let addr: SocketAddr = text.parse().unwrap();
-            assert_eq!(RawAddr::new(addr).to_socket_addr(), Some(addr));
-        }
-        let mut short = RawAddr::new("[fd3d::1]:443".parse().unwrap());
-        short.len = 8;
-        assert_eq!(short.to_socket_addr(), None);
-    }
-}
 
 /// `accept4(fd, …, SOCK_CLOEXEC)`: the new socket and the peer's address.
 pub(crate) fn accept(fd: i32) -> Result<(std::os::fd::OwnedFd, Option<SocketAddr>), Errno> {
     use std::os::fd::FromRawFd;
     let mut peer = RawAddr::empty();
     // SAFETY: the kernel writes at most `peer.len` bytes into the storage and updates the length.
-    let new = check(unsafe { libc::accept4(fd, peer.as_mut_ptr(), &mut peer.len, libc::SOCK_CLOEXEC) })?;
+    let new =
+        check(unsafe { libc::accept4(fd, peer.as_mut_ptr(), &mut peer.len, libc::SOCK_CLOEXEC) })?;
     // SAFETY: `new` is a fresh descriptor owned by nobody else.
     let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(new) };
     Ok((owned, peer.to_socket_addr()))
@@ -289,4 +298,20 @@ pub(crate) fn inode(fd: i32) -> Result<u64, Errno> {
     // SAFETY: `st` is a valid, writable stat buffer.
     check(unsafe { libc::fstat(fd, &mut st) })?;
     Ok(st.st_ino)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_addresses_round_trip_through_kernel_layout() {
+        for text in ["192.168.0.1:8080", "[fd3d::1]:443", "[::ffff:192.0.2.1]:1"] {
+            let addr: SocketAddr = text.parse().unwrap();
+            assert_eq!(RawAddr::new(addr).to_socket_addr(), Some(addr));
+        }
+        let mut short = RawAddr::new("[fd3d::1]:443".parse().unwrap());
+        short.len = 8;
+        assert_eq!(short.to_socket_addr(), None);
+    }
 }

@@ -51,7 +51,13 @@ impl Tun {
         req.name[..name.len()].copy_from_slice(name);
         // SAFETY: TUNSETIFF reads (and writes back the name into) a `struct ifreq`, which `IfReqFlags`
         // lays out with the full 40-byte size; the fd is a valid open /dev/net/tun.
-        let rc = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut req as *mut IfReqFlags) };
+        let rc = unsafe {
+            libc::ioctl(
+                file.as_raw_fd(),
+                libc::TUNSETIFF,
+                &mut req as *mut IfReqFlags,
+            )
+        };
         if rc < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -69,13 +75,7 @@ impl Tun {
     /// `netif_receive_skb` in process context), so any immediate answer is queued when this returns.
     pub(crate) fn send(&self, packet: &[u8]) -> io::Result<()> {
         // SAFETY: the pointer and length come from a valid slice; the fd is open for the life of self.
-        let n = unsafe {
-            libc::write(
-                self.fd.as_raw_fd(),
-                packet.as_ptr().cast(),
-                packet.len(),
-            )
-        };
+        let n = unsafe { libc::write(self.fd.as_raw_fd(), packet.as_ptr().cast(), packet.len()) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
