@@ -18,6 +18,7 @@ mod blocking;
 mod diag;
 mod netlink;
 mod netns;
+mod reaper;
 mod sockets;
 mod sys;
 mod tun;
@@ -210,7 +211,8 @@ impl Run {
 
     /// Releases everything: the namespace thread first (abandoning a blocked call), then every
     /// socket of the namespace — also those without an fd, which `SOCK_DESTROY` aborts so that no
-    /// orphan keeps retransmitting into a namespace nobody can see — then the fds.
+    /// orphan keeps retransmitting into a namespace nobody can see — then the fds, the TUN device's
+    /// through the [`reaper`].
     fn shutdown(mut self) -> Result<(), StackError> {
         let stopped = self.ns.stop();
         if let Ok(all) = diag::dump_tcp(&mut self.diag) {
@@ -220,7 +222,7 @@ impl Run {
             }
         }
         self.sockets.close_all();
-        drop(self);
+        reaper::release(self.tun);
         stopped
     }
 }
