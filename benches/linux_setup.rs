@@ -79,7 +79,9 @@ fn main() {
         both.push((t1 - t0) + (t3 - t2));
     }
     let total = started.elapsed();
-    println!("linux stack, {runs} runs alternating IPv4 / IPv6, {gap:?} between set-up and teardown:");
+    println!(
+        "linux stack, {runs} runs alternating IPv4 / IPv6, {gap:?} between set-up and teardown:"
+    );
     summary("set-up (IPv4)", setup_v4);
     summary("set-up (IPv6)", setup_v6);
     summary("set-up", setup);

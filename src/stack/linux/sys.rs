@@ -254,7 +254,6 @@ pub(crate) fn pollfd(fd: i32, events: libc::c_short) -> libc::pollfd {
     }
 }
 
-
 /// `accept4(fd, …, SOCK_CLOEXEC)`: the new socket and the peer's address.
 pub(crate) fn accept(fd: i32) -> Result<(std::os::fd::OwnedFd, Option<SocketAddr>), Errno> {
     use std::os::fd::FromRawFd;
