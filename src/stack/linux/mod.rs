@@ -209,18 +209,23 @@ impl Run {
             .collect())
     }
 
+    /// Aborts every TCP socket of the namespace, with or without an fd (best effort: a socket may
+    /// go away between the dump and its destruction).
+    fn destroy_all(&mut self) {
+        if let Ok(all) = diag::dump_tcp(&mut self.diag) {
+            for sock in &all {
+                let _ = diag::destroy(&mut self.diag, sock);
+            }
+        }
+    }
+
     /// Releases everything: the namespace thread first (abandoning a blocked call), then every
     /// socket of the namespace — also those without an fd, which `SOCK_DESTROY` aborts so that no
     /// orphan keeps retransmitting into a namespace nobody can see — then the fds, the TUN device's
     /// through the [`reaper`].
     fn shutdown(mut self) -> Result<(), StackError> {
         let stopped = self.ns.stop();
-        if let Ok(all) = diag::dump_tcp(&mut self.diag) {
-            for sock in &all {
-                // Best effort: a socket may have gone away since the dump.
-                let _ = diag::destroy(&mut self.diag, sock);
-            }
-        }
+        self.destroy_all();
         self.sockets.close_all();
         reaper::release(self.tun);
         stopped
@@ -334,6 +339,92 @@ impl Drop for LinuxStack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::{Domain, SyscallOutput};
+
+    fn privileged() -> bool {
+        // CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21) in the effective set.
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                let hex = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("CapEff:"))?
+                    .trim()
+                    .to_owned();
+                u64::from_str_radix(&hex, 16).ok()
+            })
+            .is_some_and(|eff| eff & (1 << 12) != 0 && eff & (1 << 21) != 0)
+    }
+
+    /// Orphans (closed by the application, still in FIN-WAIT) made over the namespace's loopback,
+    /// then destroyed the way teardown destroys them.
+    #[test]
+    fn teardown_aborts_connections_without_fd() {
+        if !privileged() {
+            println!("teardown_aborts_connections_without_fd: skipped: needs CAP_NET_ADMIN");
+            return;
+        }
+        let net = NetConfig {
+            local_ip: "192.168.0.1".parse().unwrap(),
+            remote_ip: "192.0.2.1".parse().unwrap(),
+            gateway_ip: "192.168.0.2".parse().unwrap(),
+            prefix_len: 16,
+            mtu: 1500,
+            ipv4_mapped_ipv6: false,
+        };
+        let mut stack = LinuxStack::new();
+        let clock = RealClock::start();
+        stack.setup(&net, clock).unwrap();
+        // Over loopback even a blocking connect is only "blocked" until the helper sees the
+        // handshake that completed meanwhile.
+        let mut sys = |call: Syscall| match stack.syscall(clock.now(), &call).unwrap() {
+            SyscallProgress::Done(o) => o,
+            SyscallProgress::Blocked => {
+                let events = stack.wait(clock.now() + Duration::from_secs(1)).unwrap();
+                match events.as_slice() {
+                    [StackEvent::Returned { outcome, .. }] => outcome.clone(),
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        let socket = Syscall::Socket {
+            domain: Domain::Inet,
+            nonblocking: false,
+        };
+        let lo: std::net::SocketAddr = "127.0.0.1:9000".parse().unwrap();
+        let l = sys(socket.clone()).ret as i32;
+        sys(Syscall::Bind { fd: l, addr: lo });
+        sys(Syscall::Listen { fd: l, backlog: 4 });
+        for _ in 0..2 {
+            let c = sys(socket.clone()).ret as i32;
+            assert_eq!(sys(Syscall::Connect { fd: c, addr: lo }).ret, 0);
+            let a = sys(Syscall::Accept { fd: l });
+            assert!(matches!(a.output, SyscallOutput::Peer(_)));
+            // The client closes first and stays in FIN-WAIT until the server closes.
+            sys(Syscall::Close { fd: c });
+        }
+        let run = stack.run.as_mut().unwrap();
+        let orphans = run
+            .connections()
+            .unwrap()
+            .into_iter()
+            .filter(|c| {
+                c.fd.is_none() && matches!(c.state, TcpState::FinWait1 | TcpState::FinWait2)
+            })
+            .count();
+        assert_eq!(orphans, 2);
+        run.destroy_all();
+        // Only aborted (CLOSED) sockets still held by an fd remain, and TIME-WAIT entries if the
+        // kernel cannot destroy those (the namespace's exit purges them).
+        let left = run.connections().unwrap();
+        assert!(
+            left.iter()
+                .all(|c| (c.state == TcpState::Closed && c.fd.is_some())
+                    || c.state == TcpState::TimeWait),
+            "{left:?}"
+        );
+        stack.teardown().unwrap();
+    }
 
     fn ipv6(next: u8, rest: &[u8]) -> Vec<u8> {
         let mut p = vec![0u8; 40];
