@@ -776,3 +776,66 @@ fn ipv4_mapped_ipv6_sockets_speak_ipv4_on_the_wire() {
     assert_eq!(accepted.output, SyscallOutput::Peer(mapped));
     stack.teardown().unwrap();
 }
+
+/// In a child process (this test binary again), a run is set up and then interrupted with SIGINT, as
+/// by Ctrl-C: afterwards no thread or process is left in its namespace and the host has no new TUN.
+#[test]
+fn ctrl_c_leaves_nothing_behind() {
+    use std::io::{BufRead, BufReader};
+    const VICTIM: &str = "TCPCONF_LINUX_VICTIM";
+    if std::env::var_os(VICTIM).is_some() {
+        // The child: set up, say which namespace, then wait to be interrupted.
+        let mut stack = LinuxStack::new();
+        stack.setup(&net_v4(), RealClock::start()).unwrap();
+        let status = stack
+            .shell("echo \"netns $(readlink /proc/self/ns/net)\"")
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(Duration::from_secs(30));
+        return;
+    }
+    if skip_unprivileged("ctrl_c_leaves_nothing_behind") {
+        return;
+    }
+    let host_before = host_tun_devices();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "ctrl_c_leaves_nothing_behind",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(VICTIM, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let netns = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        // libtest prints "test NAME ... " without a newline before the test's own output.
+        .find_map(|l| l.split_once("netns ").map(|(_, id)| id.trim().to_owned()))
+        .expect("the child reports its namespace");
+    assert!(netns.starts_with("net:["), "{netns}");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    // No task of any process is in the run's namespace any more.
+    for proc_entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(tasks) = std::fs::read_dir(proc_entry.path().join("task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            if let Ok(ns) = std::fs::read_link(task.path().join("ns/net")) {
+                assert_ne!(
+                    ns.to_string_lossy(),
+                    netns,
+                    "{:?} is still in the namespace",
+                    task.path()
+                );
+            }
+        }
+    }
+    assert_eq!(host_tun_devices(), host_before);
+}

@@ -11,6 +11,14 @@
 //! Waiting in `poll` instead of in the blocking call itself keeps the wait cancellable at teardown,
 //! and the helper holds its own duplicate of the fd, so a `close()` on the engine side while the call
 //! is blocked leaves the socket alive as the kernel would.
+//!
+//! Precision: the completion is stamped when the helper has finished the call, one thread wake-up
+//! (typically 10–50 µs here) after the kernel made the socket ready — as a real blocking call would
+//! return after its own wake-up. Two differences from a real blocking call are known: a `write`
+//! larger than the send buffer is queued in the chunks `poll` admits (send-buffer space of at least
+//! a third), not in the kernel's own chunks, so segment boundaries of such a write may differ; and a
+//! blocking `connect` over the namespace's loopback, whose handshake completes inside the kernel
+//! within the call, is reported `Blocked` and returns a few microseconds later through `wait`.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 

@@ -9,6 +9,9 @@
 //! namespace thread (see [`blocking`]). TCP states, including those of connections that no longer
 //! have an fd, come from sock_diag (see [`diag`]).
 //!
+//! Real time: `inject` and `syscall` act when they are called (their `now` is the engine's intent,
+//! which the engine meets by calling [`Stack::wait`] up to that time first).
+//!
 //! Timestamp precision: the TUN is drained before and after every `inject` and syscall and watched
 //! with `ppoll` (then spun on for the last [`SPIN_WINDOW`]) in [`Stack::wait`], so a packet is stamped
 //! within a few microseconds of the kernel queueing it whenever the engine is inside the adapter.
