@@ -40,7 +40,7 @@ struct OpenSocket {
 }
 
 /// The sockets the application holds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Sockets {
     open: HashMap<Fd, OpenSocket>,
     /// IPv4 addresses given to AF_INET6 sockets become IPv4-mapped ones (`--ip_version=ipv4-mapped-ipv6`).
@@ -363,5 +363,65 @@ pub(crate) fn domain_value(domain: Domain) -> i32 {
     match domain {
         Domain::Inet => libc::AF_INET,
         Domain::Inet6 => libc::AF_INET6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linger_is_a_struct_linger_in_native_byte_order() {
+        let (level, name, value) = sockopt_value(&SockOpt::Linger(Some(3)));
+        assert_eq!((level, name), (libc::SOL_SOCKET, libc::SO_LINGER));
+        assert_eq!(value.len(), std::mem::size_of::<libc::linger>());
+        assert_eq!(value[..4], 1i32.to_ne_bytes());
+        assert_eq!(value[4..], 3i32.to_ne_bytes());
+        let (_, _, off) = sockopt_value(&SockOpt::Linger(None));
+        assert_eq!(off, vec![0; 8]);
+    }
+
+    #[test]
+    fn tcp_options_use_the_tcp_level() {
+        for opt in [
+            SockOpt::NoDelay(true),
+            SockOpt::MaxSeg(536),
+            SockOpt::UserTimeout(100),
+            SockOpt::SynCnt(1),
+        ] {
+            assert_eq!(sockopt_value(&opt).0, libc::IPPROTO_TCP, "{opt:?}");
+        }
+        assert_eq!(
+            int_option(SockOptName::Error),
+            Some((libc::SOL_SOCKET, libc::SO_ERROR))
+        );
+        assert_eq!(int_option(SockOptName::Linger), None);
+    }
+
+    #[test]
+    fn ipv4_addresses_are_mapped_only_for_inet6_sockets_in_mapped_mode() {
+        let v4: SocketAddr = "192.0.2.1:80".parse().unwrap();
+        let mapped: SocketAddr = "[::ffff:192.0.2.1]:80".parse().unwrap();
+        assert_eq!(Sockets::new(true).addr_for(Domain::Inet6, v4), mapped);
+        assert_eq!(Sockets::new(true).addr_for(Domain::Inet, v4), v4);
+        assert_eq!(Sockets::new(false).addr_for(Domain::Inet6, v4), v4);
+    }
+
+    #[test]
+    fn unknown_fds_answer_ebadf_without_touching_anything() {
+        let mut sockets = Sockets::new(false);
+        // fd 1 (stdout) exists in the process but is not the application's.
+        for call in [
+            Syscall::Close { fd: 1 },
+            Syscall::Write {
+                fd: 1,
+                data: vec![1],
+            },
+        ] {
+            match sockets.attempt(&call) {
+                Ok(Attempt::Done(o)) => assert_eq!(o, SyscallOutcome::err(Errno::EBADF)),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }
