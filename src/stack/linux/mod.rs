@@ -182,14 +182,30 @@ impl Run {
                     ));
                 }
                 self.ns.linger_close(fd)?;
-                match self.completions.wait_one(LINGER_GRACE) {
-                    Some(c) => Ok(SyscallProgress::Done(c.finished.outcome)),
-                    None => {
-                        self.blocked = true;
-                        Ok(SyscallProgress::Blocked)
-                    }
-                }
+                self.await_close(self.clock.now() + LINGER_GRACE)
             }
+        }
+    }
+
+    /// Waits until `deadline` for the lingering close to finish, stamping the packets it sends
+    /// (its FIN) as they come; past the deadline the close counts as blocked.
+    fn await_close(&mut self, deadline: Duration) -> Result<SyscallProgress, StackError> {
+        loop {
+            self.collect_packets()?;
+            // Nothing else is blocked (checked by the caller), so a completion is the close's.
+            if let Some(c) = self.completions.drain().into_iter().next() {
+                return Ok(SyscallProgress::Done(c.finished.outcome));
+            }
+            let now = self.clock.now();
+            if now >= deadline {
+                self.blocked = true;
+                return Ok(SyscallProgress::Blocked);
+            }
+            let mut fds = [
+                sys::pollfd(self.tun.raw_fd(), libc::POLLIN),
+                sys::pollfd(self.completions.wake_fd(), libc::POLLIN),
+            ];
+            sys::poll(&mut fds, Some(deadline - now))?;
         }
     }
 

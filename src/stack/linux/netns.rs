@@ -89,13 +89,6 @@ impl Completions {
         drain_pipe(&mut self.wake);
         self.rx.try_iter().collect()
     }
-
-    /// Waits up to `timeout` for one completion.
-    pub(crate) fn wait_one(&mut self, timeout: Duration) -> Option<Completion> {
-        let c = self.rx.recv_timeout(timeout).ok();
-        drain_pipe(&mut self.wake);
-        c
-    }
 }
 
 enum Request {
