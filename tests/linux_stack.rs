@@ -702,7 +702,8 @@ fn lingering_close_blocks_until_the_fin_is_acknowledged() {
             opt: SockOpt::Linger(Some(5)),
         },
     );
-    let p = stack.syscall(clock.now(), &Syscall::Close { fd }).unwrap();
+    let closed_at = clock.now();
+    let p = stack.syscall(closed_at, &Syscall::Close { fd }).unwrap();
     assert_eq!(p, SyscallProgress::Blocked);
     let events = gather_until(&mut stack, &clock, SEC, |ev| {
         segments(ev).iter().any(|s| s.flags & FIN != 0)
@@ -711,6 +712,16 @@ fn lingering_close_blocks_until_the_fin_is_acknowledged() {
         !events
             .iter()
             .any(|e| matches!(e, StackEvent::Returned { .. }))
+    );
+    // The FIN was stamped when it left, not when close() was declared blocked.
+    let fin_at = events.iter().find_map(|e| match e {
+        StackEvent::Sent(o) if parse(&o.packet).is_some_and(|s| s.flags & FIN != 0) => Some(o.at),
+        _ => None,
+    });
+    let fin_at = fin_at.unwrap();
+    assert!(
+        fin_at - closed_at < Duration::from_millis(2),
+        "{fin_at:?} vs {closed_at:?}"
     );
     let local = SocketAddr::new(net.local_ip, 8080);
     let ack = Seg::new(remote, local, ACK, 1001, iss.wrapping_add(2));
