@@ -1,13 +1,13 @@
 //! `linux`: the host's kernel TCP as a stack under test.
 //!
-//! Each run gets a private network namespace that tcpconf creates (see [`netns`] for why a thread
+//! Each run gets a private network namespace that tcpconf creates (see `netns.rs` for why a thread
 //! and how nothing is left behind) holding `lo` and one TUN device, `tcpconf0`, configured over
 //! raw netlink with the run's addresses and MTU. The engine's packets are written to the TUN; what
 //! the kernel sends is read from it and stamped on the engine's [`RealClock`] the moment it is read.
 //! The application's sockets are real kernel sockets created inside the namespace; their calls run
 //! without blocking on the engine's thread, and only a call that would block is finished by the
-//! namespace thread (see [`blocking`]). TCP states, including those of connections that no longer
-//! have an fd, come from sock_diag (see [`diag`]).
+//! namespace thread (see `blocking.rs`). TCP states, including those of connections that no longer
+//! have an fd, come from sock_diag (see `diag.rs`).
 //!
 //! Real time: `inject` and `syscall` act when they are called (their `now` is the engine's intent,
 //! which the engine meets by calling [`Stack::wait`] up to that time first).
@@ -15,7 +15,12 @@
 //! Timestamp precision: the TUN is drained before and after every `inject` and syscall and watched
 //! with `ppoll` (then spun on for the last [`SPIN_WINDOW`]) in [`Stack::wait`], so a packet is stamped
 //! within a few microseconds of the kernel queueing it whenever the engine is inside the adapter.
-//! `benches/linux_timing.rs` measures it.
+//! `benches/linux_timing.rs` measures it. A packet the kernel sends on its own timer while the
+//! engine waits is stamped one `ppoll` wake-up after it was queued (typically 10–50 µs here).
+//! Reading the TUN was chosen over an `AF_PACKET` socket with kernel timestamps (`SO_TIMESTAMPNS`)
+//! because such a socket costs an RCU synchronisation (`synchronize_net`) to unhook at close — some
+//! milliseconds per run, more than the whole set-up budget — and its CLOCK_REALTIME stamps would
+//! need converting onto the monotonic engine clock.
 
 mod blocking;
 mod diag;
@@ -241,7 +246,7 @@ impl Run {
     /// Releases everything: the namespace thread first (abandoning a blocked call), then every
     /// socket of the namespace — also those without an fd, which `SOCK_DESTROY` aborts so that no
     /// orphan keeps retransmitting into a namespace nobody can see — then the fds, the TUN device's
-    /// through the [`reaper`].
+    /// through the `reaper`.
     fn shutdown(mut self) -> Result<(), StackError> {
         let stopped = self.ns.stop();
         self.destroy_all();
