@@ -347,6 +347,7 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
             }
         }
         "read" | "recv" | "recvfrom" => {
+            no_bad_pointer(name, arg(spec, 1)?)?;
             let flags = if name == "read" { 0 } else { flags_arg(3)? };
             no_flags(flags, 0x2 | 0x40)?;
             Syscall::Read {
@@ -375,6 +376,7 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
                 // MSG_ZEROCOPY and MSG_FASTOPEN would.
                 no_flags(flags_arg(3)?, 0x4000 | 0x40)?;
             }
+            no_bad_pointer(name, arg(spec, 1)?)?;
             let len = env.len(arg(spec, 2)?)?;
             let data = match &arg(spec, 1)?.kind {
                 ExprKind::Str(s) | ExprKind::StrPrefix(s) => {
@@ -489,6 +491,17 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
         }
     };
     Ok(ev)
+}
+
+/// A buffer argument the syscall model cannot express: `NULL` or a literal address (scripts use
+/// them to provoke EFAULT).
+fn no_bad_pointer(name: &str, buf: &Expr) -> Result<(), EvalError> {
+    match &buf.kind {
+        ExprKind::Ellipsis | ExprKind::Str(_) | ExprKind::StrPrefix(_) => Ok(()),
+        _ => Err(EvalError::Unsupported(format!(
+            "{name}() with a literal buffer pointer (e.g. NULL, to provoke EFAULT) cannot be expressed"
+        ))),
+    }
 }
 
 fn sockopt_name(level: i64, opt: i64, value: &Expr) -> SockOptName {

@@ -18,7 +18,10 @@ pub struct StackOptions {
 /// The stacks [`by_name`] can build, with one line each for `tcpconf run --help` and errors.
 pub const STACKS: &[(&str, &str)] = &[
     ("reference", "the bundled TCP, in process, virtual time"),
-    ("linux", "the host kernel in a private network namespace, real time"),
+    (
+        "linux",
+        "the host kernel in a private network namespace, real time",
+    ),
 ];
 
 /// A fresh instance of the stack called `name` (each script run gets its own).
