@@ -561,12 +561,14 @@ impl<'s> Runner<'s> {
         };
         let diffs = matcher::compare(tcp, &p.ip_info, &live, &actual, &ctx);
         let actual_text = format!("{} {}", fmt_secs(at), notation::segment_text(&actual));
-        let early_note = self.prev.filter(|prev| at < prev.completed).map(|prev| {
+        // A packet that predates the previous line was unexpected there already; packetdrill (and
+        // tcpconf outside strict mode) only notices it here, so say where it really came from.
+        let early_note = self.prev.filter(|prev| at < prev.scripted).map(|prev| {
             format!(
-                "the actual packet was sent at {} sec, before the previous line completed at {} sec; \
-                 like packetdrill, tcpconf reports an unexpected packet at the next `>` line",
+                "the actual packet was sent at {} sec, before the previous line's time {} sec: it is an \
+                 unexpected packet from earlier, which packetdrill also reports only at the next `>` line",
                 fmt_secs(at),
-                fmt_secs(prev.completed)
+                fmt_secs(prev.scripted)
             )
         });
         if !diffs.is_empty() {
