@@ -15,7 +15,8 @@ pub(crate) struct Grammar;
 /// the grammar could not accept, with a plain-English statement of what it expected there.
 pub fn parse(source: &str) -> Result<Script, Diagnostic> {
     let index = LineIndex::new(source);
-    let mut pairs = Grammar::parse(Rule::script, source)
+    let blanked = blank_comments(source);
+    let mut pairs = Grammar::parse(Rule::script, &blanked)
         .map_err(|error| super::diag::from_pest(&error, source, &index))?;
     let script = pairs
         .next()
@@ -896,6 +897,74 @@ impl<'a> Children<'a> {
     fn nth_value(mut self) -> Result<Pair<'a, Rule>> {
         self.next()?;
         self.next()
+    }
+}
+
+/// The source with every comment replaced by spaces (newlines kept), so that byte offsets, lines
+/// and columns stay those of the original.
+///
+/// This is an optimisation, not a change of language: the grammar also skips comments, but pest
+/// skips them again each time it backtracks over the whitespace before an optional field, which
+/// made licence headers the bulk of parsing time. Backtick commands, strings and `%{ }%` blocks
+/// are left alone (a `//` inside them is not a comment); an unterminated block comment is left for
+/// the grammar to report.
+fn blank_comments(source: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = source.as_bytes();
+    if !source.contains("//") && !source.contains("/*") {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    let skip_quoted = |mut j: usize, quote: u8| -> usize {
+        while j < bytes.len() {
+            match bytes[j] {
+                b'\\' => j += 2,
+                b if b == quote => return j + 1,
+                _ => j += 1,
+            }
+        }
+        bytes.len()
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'`' => i = skip_quoted(i + 1, b'`'),
+            b'"' => i = skip_quoted(i + 1, b'"'),
+            b'%' if bytes.get(i + 1) == Some(&b'{') => {
+                i = source
+                    .get(i + 2..)
+                    .and_then(|rest| rest.find("}%"))
+                    .map_or(bytes.len(), |end| i + 2 + end + 2);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') && bytes.get(i + 2) != Some(&b'!') => {
+                let end = source
+                    .get(i..)
+                    .and_then(|rest| rest.find('\n'))
+                    .map_or(bytes.len(), |n| i + n);
+                out[i..end].fill(b' ');
+                i = end;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                match source.get(i + 2..).and_then(|rest| rest.find("*/")) {
+                    Some(n) => {
+                        let end = i + 2 + n + 2;
+                        for b in &mut out[i..end] {
+                            if *b != b'\n' {
+                                *b = b' ';
+                            }
+                        }
+                        i = end;
+                    }
+                    None => break,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    // Only ASCII bytes of whole comments were replaced by ASCII spaces, and a comment's extent
+    // ends at ASCII delimiters, so the result is still UTF-8; fall back to the original if not.
+    match String::from_utf8(out) {
+        Ok(blanked) => std::borrow::Cow::Owned(blanked),
+        Err(_) => std::borrow::Cow::Borrowed(source),
     }
 }
 
