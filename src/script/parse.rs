@@ -907,7 +907,8 @@ impl<'a> Children<'a> {
 /// skips them again each time it backtracks over the whitespace before an optional field, which
 /// made licence headers the bulk of parsing time. Backtick commands, strings and `%{ }%` blocks
 /// are left alone (a `//` inside them is not a comment); an unterminated block comment is left for
-/// the grammar to report.
+/// the grammar to report. Leaving a comment in place is always safe, since the grammar skips
+/// comments too; only blanking something that is not a comment would change a script's meaning.
 fn blank_comments(source: &str) -> std::borrow::Cow<'_, str> {
     let bytes = source.as_bytes();
     if !source.contains("//") && !source.contains("/*") {
@@ -935,12 +936,15 @@ fn blank_comments(source: &str) -> std::borrow::Cow<'_, str> {
                     .and_then(|rest| rest.find("}%"))
                     .map_or(bytes.len(), |end| i + 2 + end + 2);
             }
-            b'/' if bytes.get(i + 1) == Some(&b'/') && bytes.get(i + 2) != Some(&b'!') => {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 let end = source
                     .get(i..)
                     .and_then(|rest| rest.find('\n'))
                     .map_or(bytes.len(), |n| i + n);
-                out[i..end].fill(b' ');
+                // A `//!` metadata line is kept, and its text is not scanned for quotes.
+                if bytes.get(i + 2) != Some(&b'!') {
+                    out[i..end].fill(b' ');
+                }
                 i = end;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
@@ -1034,6 +1038,35 @@ pub(crate) fn seconds_to_micros(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parses without blanking comments first, to show that blanking changes nothing.
+    fn parse_unblanked(source: &str) -> Script {
+        let index = LineIndex::new(source);
+        let mut pairs = Grammar::parse(Rule::script, source).expect("parses");
+        let script = pairs.next().expect("a script");
+        Builder { index: &index }.script(script).expect("builds")
+    }
+
+    #[test]
+    fn blanking_comments_keeps_meaning_and_offsets() {
+        let sources = [
+            "// c\n//! title: a `quote // not a comment\n0 `echo // kept` // gone\n",
+            "/* a\n b */ 0 write(3, \"x // y\", 1) = 1 /* c */\n+0 %{ x = '//' }%\n",
+            "0 close(3) = 0 // trailing \"unbalanced\n+0 close(4) = 0\n",
+        ];
+        for source in sources {
+            let blanked = blank_comments(source);
+            assert_eq!(blanked.len(), source.len());
+            assert_eq!(blanked.matches('\n').count(), source.matches('\n').count());
+            assert_eq!(
+                parse(source).expect("parses"),
+                parse_unblanked(source),
+                "{source}"
+            );
+        }
+        assert!(blank_comments("`echo // x`").contains("// x"));
+        assert!(!blank_comments("0 close(3) = 0 // x").contains("// x"));
+    }
 
     fn event(text: &str) -> Event {
         parse_event(text).unwrap_or_else(|d| panic!("{text}: {d}"))
