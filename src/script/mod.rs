@@ -19,8 +19,16 @@ pub mod corpus;
 
 /// Parses `source` and, if it parsed, checks it: every finding, in source order.
 pub fn check_source(source: &str) -> Vec<Diagnostic> {
+    check_source_with_defines(source, &std::collections::BTreeMap::new())
+}
+
+/// [`check_source`] knowing the `-D` defines the script will run with.
+pub fn check_source_with_defines(
+    source: &str,
+    defines: &std::collections::BTreeMap<String, String>,
+) -> Vec<Diagnostic> {
     match parse(source) {
-        Ok(script) => check::check(&script),
+        Ok(script) => check::check_with_defines(&script, defines),
         Err(diagnostic) => vec![diagnostic],
     }
 }
