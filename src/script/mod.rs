@@ -11,6 +11,7 @@ pub mod meta;
 mod parse;
 pub mod print;
 pub mod symbols;
+mod tokens;
 
 pub use diag::{Diagnostic, Severity};
 pub use parse::{parse, parse_event};
