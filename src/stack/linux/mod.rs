@@ -365,6 +365,13 @@ mod tests {
     use super::*;
     use crate::stack::{Domain, SyscallOutput};
 
+    /// The engine may hand a stack to another thread between runs (`-j N`).
+    #[test]
+    fn the_adapter_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<LinuxStack>();
+    }
+
     fn privileged() -> bool {
         // CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21) in the effective set.
         std::fs::read_to_string("/proc/self/status")
