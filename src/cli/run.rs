@@ -133,6 +133,7 @@ impl RunArgs {
             strict: self.strict.then_some(true),
             quiet_usecs: self.quiet_usecs,
             allow_shell: self.allow_shell,
+            shell_dir: None,
         }
     }
 

@@ -70,6 +70,9 @@ pub struct Fake {
     pub calls: Vec<(Duration, Syscall)>,
     pub setup_error: Option<fn() -> StackError>,
     pub torn_down: bool,
+    /// Shell commands run (only when `caps.shell`), with the exit code each one gets.
+    pub commands: Vec<String>,
+    pub shell_exit: i32,
 }
 
 impl Fake {
@@ -97,6 +100,8 @@ impl Fake {
             calls: Vec::new(),
             setup_error: None,
             torn_down: false,
+            commands: Vec::new(),
+            shell_exit: 0,
         }
     }
 
@@ -205,6 +210,15 @@ impl Stack for Fake {
 
     fn connections(&mut self) -> Result<Vec<Connection>, StackError> {
         Ok((self.states)(self.now))
+    }
+
+    fn shell(&mut self, command: &str) -> Result<std::process::ExitStatus, StackError> {
+        use std::os::unix::process::ExitStatusExt;
+        if !self.caps.shell {
+            return Err(StackError::Unsupported("no shell in the fake".into()));
+        }
+        self.commands.push(command.to_string());
+        Ok(std::process::ExitStatus::from_raw(self.shell_exit << 8))
     }
 
     fn teardown(&mut self) -> Result<(), StackError> {

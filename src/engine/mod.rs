@@ -62,7 +62,15 @@ pub fn run_source(
     opts: &RunOptions,
 ) -> RunResult {
     let mut result = match crate::script::parse(source) {
-        Ok(script) => run(&script, stack, opts),
+        Ok(script) => {
+            let mut opts = opts.clone();
+            if opts.shell_dir.is_none() {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                opts.shell_dir =
+                    dir.map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()));
+            }
+            run(&script, stack, &opts)
+        }
         Err(diag) => {
             let mut r = RunResult::not_run(
                 path.to_path_buf(),
@@ -227,6 +235,7 @@ fn execute(
         return Stop::from_stack(e, None).into_verdict();
     }
     let mut runner = Runner::new(stack, caps, p.settings.clone(), p.net.clone(), clock);
+    runner.shell_dir = opts.shell_dir.clone();
     let outcome = play(p, &mut runner, opts);
     // The cleanup command runs even after a failure (packetdrill's `die()`), but only with
     // --allow-shell (checked in `prepare`).

@@ -113,6 +113,9 @@ pub struct RunOptions {
     pub quiet_usecs: Option<u64>,
     /// `--allow-shell`: run backtick lines. Never settable from a script.
     pub allow_shell: bool,
+    /// The directory shell commands start in. [`super::run_source`] sets the script's own
+    /// directory, as packetdrill's `run_all.py` does, so `../common/defaults.sh` resolves.
+    pub shell_dir: Option<std::path::PathBuf>,
 }
 
 /// `--ip_version`.

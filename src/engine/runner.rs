@@ -91,6 +91,8 @@ pub struct Runner<'s> {
     line: Option<usize>,
     /// The last traced state answer and the line that asked.
     last_answer: Option<(Option<usize>, TcpState)>,
+    /// Where shell commands start (see [`super::RunOptions::shell_dir`]).
+    pub(super) shell_dir: Option<std::path::PathBuf>,
 }
 
 impl<'s> Runner<'s> {
@@ -122,6 +124,7 @@ impl<'s> Runner<'s> {
             wrote_data: false,
             line: None,
             last_answer: None,
+            shell_dir: None,
         }
     }
 
@@ -793,7 +796,7 @@ impl<'s> Runner<'s> {
     fn untimed_shell(&mut self, command: &str, loc: Location, what: &str) -> Result<(), Stop> {
         let status = self
             .stack
-            .shell(&with_packetdrill_env(command))
+            .shell(&with_packetdrill_env(command, self.shell_dir.as_deref()))
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
         self.trace.push(
             self.now,
@@ -816,7 +819,7 @@ impl<'s> Runner<'s> {
     fn shell(&mut self, loc: &Location, command: &str) -> Result<(), Stop> {
         let status = self
             .stack
-            .shell(&with_packetdrill_env(command))
+            .shell(&with_packetdrill_env(command, self.shell_dir.as_deref()))
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
         self.trace.push(
             self.now,
@@ -1057,10 +1060,21 @@ impl<'s> Runner<'s> {
     }
 }
 
-/// packetdrill exports `PACKETDRILL_PID` (its own pid, the shell's parent) to script commands;
-/// `set_sysctls.py` names its restore file after it and cleanup commands use `${PPID}`.
-fn with_packetdrill_env(command: &str) -> String {
-    format!("export PACKETDRILL_PID={}\n{command}", std::process::id())
+/// A script command as packetdrill runs it: with `PACKETDRILL_PID` exported (its own pid, the
+/// shell's parent; `set_sysctls.py` names its restore file after it and cleanup commands use
+/// `${PPID}`), in `dir` if given.
+fn with_packetdrill_env(command: &str, dir: Option<&std::path::Path>) -> String {
+    let cd = dir.map_or(String::new(), |d| {
+        // Single-quoted for sh: a quote inside becomes '\''.
+        format!(
+            "cd '{}' || exit 1\n",
+            d.display().to_string().replace('\'', "'\\''")
+        )
+    });
+    format!(
+        "{cd}export PACKETDRILL_PID={}\n{command}",
+        std::process::id()
+    )
 }
 
 fn non_wildcard(ip: IpAddr, fallback: IpAddr) -> IpAddr {

@@ -790,3 +790,41 @@ fn real_time_stacks_are_waited_for() {
     let (at, _) = fake.injected[1];
     assert!(at >= ms(40) && at < ms(500), "the ACK left at {at:?}");
 }
+
+#[test]
+fn shell_commands_run_in_the_script_directory_with_packetdrill_env() {
+    let text = format!("`../common/defaults.sh`\n{LISTEN}+0 `sysctl -q net.ipv4.tcp_sack=0`\n");
+    let script = crate::script::parse(&text).expect("parses");
+    let mut fake = Fake::new(|_, _| {});
+    fake.caps.shell = true;
+    let opts = RunOptions {
+        allow_shell: true,
+        ..RunOptions::default()
+    };
+    let path = std::path::Path::new("/nonexistent/dir/s.pkt");
+    let r = super::run_source(path, &text, &mut fake, &opts);
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    assert_eq!(fake.commands.len(), 2);
+    for c in &fake.commands {
+        assert!(
+            c.starts_with("cd '/nonexistent/dir' || exit 1\nexport PACKETDRILL_PID="),
+            "{c}"
+        );
+    }
+    assert!(fake.commands[0].ends_with("../common/defaults.sh"));
+    // A failing init command is the environment's problem; a failing timed one is a failure.
+    fake.shell_exit = 1;
+    let r = run(&script, &mut fake, &opts);
+    assert!(
+        matches!(&r.verdict, Verdict::Error { message, .. } if message.starts_with("init command failed")),
+        "{:?}",
+        r.verdict
+    );
+    let timed_only = format!("{LISTEN}+0 `false`\n");
+    let r = run_text(&timed_only, &mut fake, &opts);
+    assert!(
+        fail_message(&r).starts_with("L5 shell command failed"),
+        "{:?}",
+        r.verdict
+    );
+}
