@@ -35,6 +35,18 @@ impl Actions {
             .push((at, StackEvent::Sent(Outbound { at, packet })));
     }
 
+    /// Sends `seg` after `delay` with a broken IPv4 header checksum.
+    pub fn send_bad_ip_checksum(&mut self, delay: Duration, seg: Segment) {
+        let at = self.now + delay;
+        let tamper = wire::Tamper {
+            ip_checksum: wire::Checksum::Wrong,
+            ..wire::Tamper::default()
+        };
+        let packet = wire::encode_with(&Packet::Tcp(seg), &tamper).expect("test segments encode");
+        self.out
+            .push((at, StackEvent::Sent(Outbound { at, packet })));
+    }
+
     /// Completes the current syscall at once.
     pub fn done(&mut self, outcome: SyscallOutcome) {
         self.progress = Some(SyscallProgress::Done(outcome));
@@ -66,6 +78,8 @@ pub struct Fake {
     next_fd: i32,
     /// Every injected segment, decoded, with its time.
     pub injected: Vec<(Duration, Segment)>,
+    /// Injected packets that are not TCP (ICMP).
+    pub other_injected: Vec<Packet>,
     /// Every syscall, with its time.
     pub calls: Vec<(Duration, Syscall)>,
     pub setup_error: Option<fn() -> StackError>,
@@ -97,6 +111,7 @@ impl Fake {
             states: Box::new(|_| Vec::new()),
             next_fd: 3,
             injected: Vec::new(),
+            other_injected: Vec::new(),
             calls: Vec::new(),
             setup_error: None,
             torn_down: false,
@@ -154,9 +169,13 @@ impl Stack for Fake {
         self.now = now;
         let seg = match wire::decode(packet) {
             Ok(Packet::Tcp(s)) => s,
-            other => {
+            Ok(other) => {
+                self.other_injected.push(other);
+                return Ok(());
+            }
+            Err(e) => {
                 return Err(StackError::Adapter(format!(
-                    "fake got a non-TCP packet: {other:?}"
+                    "fake got an undecodable packet: {e}"
                 )));
             }
         };

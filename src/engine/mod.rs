@@ -166,10 +166,14 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
                     "python `%{ }%` blocks are never run by tcpconf (use `assert state` instead)",
                 ));
             }
-            Action::Packet(p) if !matches!(p.kind, PacketKind::Tcp(_)) => {
+            Action::Packet(p)
+                if matches!(p.kind, PacketKind::Udp(_))
+                    || (matches!(p.kind, PacketKind::Icmp(_))
+                        && p.direction.node == Direction::Outbound) =>
+            {
                 return Err(Stop::skip(
                     Some(location(p.span)),
-                    "UDP and ICMP packets are not supported yet",
+                    "UDP packets and outbound ICMP are not supported yet",
                 ));
             }
             Action::Packet(p)

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use crate::clock::{RealClock, SPIN_WINDOW, fmt_secs};
 use crate::script::ast::{
-    Action, CmpOp, Direction, Event, Measure, MeasureUntil, PacketKind, PacketSpec, SeqSpec,
-    StateCondition, SyscallSpec, TcpPacket, TimeSpec,
+    Action, CmpOp, Direction, Event, IcmpPacket, Measure, MeasureUntil, PacketKind, PacketSpec,
+    SeqSpec, StateCondition, SyscallSpec, TcpPacket, TimeSpec,
 };
 use crate::stack::{
     Capabilities, Fd, NetConfig, Stack, StackEvent, Syscall, SyscallOutcome, SyscallProgress,
@@ -48,6 +48,8 @@ const FIRST_EPHEMERAL_PORT: u16 = 40000;
 struct Sent {
     at: Duration,
     segment: Option<Segment>,
+    /// Its IPv4 header checksum does not verify (packetdrill checks it; TCP's is offloaded).
+    bad_ip_checksum: bool,
 }
 
 /// A syscall that blocked.
@@ -222,7 +224,9 @@ impl<'s> Runner<'s> {
                 if !self.real_time() {
                     self.now = self.now.max(out.at);
                 }
-                let packet = wire::decode(&out.packet);
+                let decoded = wire::decode_full(&out.packet);
+                let bad_ip_checksum = matches!(&decoded, Ok(d) if d.checksums.ip == Some(false));
+                let packet = decoded.map(|d| d.packet);
                 let text = match &packet {
                     Ok(p) => notation::packet_text(p),
                     Err(e) => format!("undecodable packet of {} bytes ({e})", out.packet.len()),
@@ -242,6 +246,7 @@ impl<'s> Runner<'s> {
                 self.pending.push_back(Sent {
                     at: out.at,
                     segment,
+                    bad_ip_checksum,
                 });
                 Ok(())
             }
@@ -347,11 +352,20 @@ impl<'s> Runner<'s> {
         r: &Resolved,
         tolerance: Duration,
     ) -> Result<Duration, Stop> {
-        let PacketKind::Tcp(tcp) = &p.kind else {
-            return Err(Stop::skip(
-                Some(loc.clone()),
-                "UDP and ICMP packets are not supported yet",
-            ));
+        let tcp = match (&p.kind, p.direction.node) {
+            (PacketKind::Tcp(tcp), _) => tcp,
+            (PacketKind::Icmp(icmp), Direction::Inbound) => {
+                self.advance_to(r.due.start())?;
+                self.check_start(loc, r, tolerance, "inbound packet")?;
+                self.inject_icmp(loc, p, icmp)?;
+                return Ok(self.now);
+            }
+            _ => {
+                return Err(Stop::skip(
+                    Some(loc.clone()),
+                    "UDP packets and outbound ICMP are not supported yet",
+                ));
+            }
         };
         match p.direction.node {
             Direction::Inbound => {
@@ -425,7 +439,30 @@ impl<'s> Runner<'s> {
             BuildError::Unsupported(m) => Stop::skip(Some(loc.clone()), m),
             other => Stop::error(Some(loc.clone()), other.to_string()),
         })?;
-        let packet = Packet::Tcp(seg);
+        self.send(loc, Packet::Tcp(seg))
+    }
+
+    fn inject_icmp(
+        &mut self,
+        loc: &Location,
+        p: &PacketSpec,
+        icmp: &IcmpPacket,
+    ) -> Result<(), Stop> {
+        let Some(conn) = &self.conn else {
+            return Err(Stop::error(
+                Some(loc.clone()),
+                "an ICMP message needs a connection under test to refer to",
+            ));
+        };
+        let message = inbound::build_icmp(icmp, &p.ip_info, conn).map_err(|e| match e {
+            BuildError::Unsupported(m) => Stop::skip(Some(loc.clone()), m),
+            other => Stop::error(Some(loc.clone()), other.to_string()),
+        })?;
+        self.send(loc, Packet::Icmp(message))
+    }
+
+    /// Encodes and injects a packet, and traces it.
+    fn send(&mut self, loc: &Location, packet: Packet) -> Result<(), Stop> {
         let bytes =
             inbound::encode(&packet).map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
         self.stack
@@ -470,13 +507,13 @@ impl<'s> Runner<'s> {
     fn next_flow_packet(
         &mut self,
         deadline: Duration,
-    ) -> Result<Option<(Duration, Segment)>, Stop> {
+    ) -> Result<Option<(Duration, Segment, bool)>, Stop> {
         loop {
             while let Some(sent) = self.pending.pop_front() {
                 if let Some(seg) = sent.segment
                     && self.belongs(&seg)
                 {
-                    return Ok(Some((sent.at, seg)));
+                    return Ok(Some((sent.at, seg, sent.bad_ip_checksum)));
                 }
             }
             if self.now >= deadline {
@@ -507,7 +544,7 @@ impl<'s> Runner<'s> {
                 latest.max(due.start() + OUTBOUND_GRACE)
             }
         };
-        let Some((at, first)) = self.next_flow_packet(deadline)? else {
+        let Some((at, first, mut bad_ip_checksum)) = self.next_flow_packet(deadline)? else {
             return Err(Stop::failure(Failure::new(
                 Some(loc.clone()),
                 format!(
@@ -525,15 +562,19 @@ impl<'s> Runner<'s> {
         while !self.settings.strict_segments
             && (pieces.iter().map(|s| s.payload.len() as u64).sum::<u64>()) < want_len
         {
-            let Some((next_at, next)) = self.next_flow_packet(deadline)? else {
+            let Some((next_at, next, bad)) = self.next_flow_packet(deadline)? else {
                 break;
             };
             match pieces.last() {
-                Some(last) if matcher::continues(last, &next) => pieces.push(next),
+                Some(last) if matcher::continues(last, &next) => {
+                    pieces.push(next);
+                    bad_ip_checksum |= bad;
+                }
                 _ => {
                     self.pending.push_front(Sent {
                         at: next_at,
                         segment: Some(next),
+                        bad_ip_checksum: bad,
                     });
                     break;
                 }
@@ -562,7 +603,10 @@ impl<'s> Runner<'s> {
             ts_tick_usecs: self.settings.tcp_ts_tick_usecs,
             ts_tolerance_usecs: self.settings.tolerance_usecs.max(since_start as u64),
         };
-        let diffs = matcher::compare(tcp, &p.ip_info, &live, &actual, &ctx);
+        let mut diffs = matcher::compare(tcp, &p.ip_info, &live, &actual, &ctx);
+        if bad_ip_checksum {
+            diffs.insert(0, "ip_checksum: bad outbound IP checksum".into());
+        }
         let actual_text = format!("{} {}", fmt_secs(at), notation::segment_text(&actual));
         // A packet that predates the previous line was unexpected there already; packetdrill (and
         // tcpconf outside strict mode) only notices it here, so say where it really came from.

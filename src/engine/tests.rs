@@ -828,3 +828,49 @@ fn shell_commands_run_in_the_script_directory_with_packetdrill_env() {
         r.verdict
     );
 }
+
+#[test]
+fn icmp_errors_quote_a_segment_in_live_numbers() {
+    let text = format!(
+        "{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++0 < . 1:1(0) ack 1 win 65535
++0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]
+"
+    );
+    let mut fake = server(Duration::ZERO, vec![]);
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let Some(crate::wire::Packet::Icmp(m)) = fake.other_injected.first() else {
+        panic!("no ICMP injected: {:?}", fake.other_injected)
+    };
+    assert_eq!((m.icmp_type, m.code, m.rest), (3, 4, [0, 0, 0x04, 0xb0]));
+    assert_eq!(m.ip.src().to_string(), "192.0.2.1");
+    // The quote: an IPv4 header from the stack to tcpconf, then ports and the live seq.
+    assert_eq!(m.body.len(), 28);
+    assert_eq!(&m.body[12..16], &[192, 168, 0, 1]);
+    assert_eq!(&m.body[20..22], &8080u16.to_be_bytes());
+    assert_eq!(&m.body[22..24], &40000u16.to_be_bytes());
+    assert_eq!(&m.body[24..28], &(ISN + 1).to_be_bytes());
+}
+
+#[test]
+fn outbound_ip_header_checksum_is_checked() {
+    let text = format!("{LISTEN}+0 < S 0:0(0) win 65535\n+0 > S. 0:0(0) ack 1 win 65535\n");
+    let mut fake = Fake::new(|a: &mut Actions, input| {
+        if let Input::Inject(seg) = input {
+            a.send_bad_ip_checksum(
+                Duration::ZERO,
+                reply(seg, TcpFlags::SYN | TcpFlags::ACK, ISN, 1, vec![], 0),
+            );
+        }
+    });
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    let Verdict::Fail(f) = &r.verdict else {
+        panic!("{:?}", r.verdict)
+    };
+    assert_eq!(
+        f.differences,
+        vec!["ip_checksum: bad outbound IP checksum".to_string()]
+    );
+}
