@@ -12,6 +12,7 @@ use anyhow::Context;
 use tcpconf::engine::{self, Flag, RunOptions, RunResult, Verdict};
 use tcpconf::report::{self, Counts, Format, HumanOptions};
 use tcpconf::script::corpus;
+use tcpconf::script::meta::ScriptMeta;
 use tcpconf::stack::{self, StackOptions};
 use tcpconf::wire::pcap::PcapWriter;
 
@@ -159,7 +160,15 @@ fn run_one(path: &PathBuf, args: &RunArgs, opts: &RunOptions) -> RunResult {
             );
         }
     };
-    match stack::by_name(&args.stack, &args.stack_options()) {
+    let mut stack_opts = args.stack_options();
+    if stack_opts.profile.is_none()
+        && let Ok(script) = tcpconf::script::parse(&source)
+    {
+        // The script's `//! profile:` selects the reference stack's behaviour unless --profile does.
+        let (meta, _) = ScriptMeta::from_script(&script);
+        stack_opts.profile = meta.profile.map(|p| p.name().to_string());
+    }
+    match stack::by_name(&args.stack, &stack_opts) {
         Ok(mut stack) => engine::run_source(path, &source, stack.as_mut(), opts),
         Err(e) => RunResult::not_run(
             path.clone(),

@@ -120,7 +120,7 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
     let net = settings
         .net_config()
         .map_err(|e| Stop::error(None, e.to_string()))?;
-    let strict = strict_mode(script, opts, &settings)?;
+    let strict = strict_mode(script, opts, &settings);
     let mut script = script.resolve_ifdefs(&settings.defines);
     defines::substitute(&mut script, &settings.defines)?;
 
@@ -198,26 +198,12 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
 
 /// Strict end is on when asked for on the command line, else as the script's `//! strict:` says,
 /// else as an option line says, else for scripts with `//!` metadata (`docs/language.md`).
-fn strict_mode(script: &Script, opts: &RunOptions, settings: &Settings) -> Result<bool, Stop> {
-    if let Some(s) = opts.strict {
-        return Ok(s);
-    }
-    if let Some(m) = script
-        .metadata
-        .iter()
-        .rev()
-        .find(|m| m.key.node == "strict")
-    {
-        return match m.value.node.as_str() {
-            "on" => Ok(true),
-            "off" => Ok(false),
-            other => Err(Stop::error(
-                Some(location(m.span)),
-                format!("`//! strict:` takes on or off, not `{other}`"),
-            )),
-        };
-    }
-    Ok(settings.strict.unwrap_or(!script.metadata.is_empty()))
+fn strict_mode(script: &Script, opts: &RunOptions, settings: &Settings) -> bool {
+    let (meta, _) = crate::script::meta::ScriptMeta::from_script(script);
+    opts.strict
+        .or(meta.strict)
+        .or(settings.strict)
+        .unwrap_or(meta.present)
 }
 
 fn option_stop(e: OptionError, loc: Option<Location>) -> Stop {

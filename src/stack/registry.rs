@@ -8,7 +8,8 @@ use super::{Stack, StackError};
 /// How the user asked for a stack to be built (`--stack NAME` plus its modifiers).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StackOptions {
-    /// `--profile`: the behaviour profile for stacks that have several (`rfc9293`, `rfc793`).
+    /// The behaviour profile asked for (`--profile`, else the script's `//! profile:`): stacks that
+    /// have several (`rfc9293`, `rfc793`) run it; stacks with one behaviour ignore it.
     pub profile: Option<String>,
     /// `--via`: how to reach an in-process stack (`tun` attaches it to a TUN device in a private
     /// namespace and runs it in real time).
@@ -45,10 +46,10 @@ pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>,
             Ok(Box::new(super::reference::ReferenceStack::new(profile)))
         }
         "linux" => {
-            if opts.profile.is_some() || opts.via.is_some() {
-                return Err(StackError::Environment(
-                    "the linux stack takes neither --profile nor --via (set sysctls with --allow-shell)".into(),
-                ));
+            if let Some(via) = &opts.via {
+                return Err(StackError::Environment(format!(
+                    "--via {via}: the linux stack is always reached through its TUN device"
+                )));
             }
             Ok(Box::new(super::linux::LinuxStack::new()))
         }
