@@ -51,6 +51,8 @@ pub struct Conn {
     ts_vals: HashMap<u32, u32>,
     /// The first (script, live) TS val pair, for `--tcp_ts_ecr_scaled` and TS val checks.
     first_ts: Option<(u32, u32)>,
+    /// The latest live TS val, once a `>` line left the val unnamed (`TS val *`, `<...>`).
+    latest_unnamed_ts: Option<u32>,
 }
 
 /// An inbound TS ecr that cannot be mapped to anything the stack sent.
@@ -80,6 +82,7 @@ impl Conn {
             live_local_isn: None,
             ts_vals: HashMap::new(),
             first_ts: None,
+            latest_unnamed_ts: None,
         }
     }
 
@@ -140,6 +143,11 @@ impl Conn {
         }
     }
 
+    /// Remembers a live TS val the script matched without naming it (`TS val *` or `<...>`).
+    pub fn record_unnamed_ts_val(&mut self, live: u32) {
+        self.latest_unnamed_ts = Some(live);
+    }
+
     /// The live TS val as the script would have written it (offset from the first pair seen).
     pub fn outbound_ts_val(&self, live: u32) -> u32 {
         match self.first_ts {
@@ -149,12 +157,18 @@ impl Conn {
     }
 
     /// Inbound TS ecr, script → live. `scaled` is `--tcp_ts_ecr_scaled`.
+    ///
+    /// An ecr that names no val the script showed is an error in packetdrill. tcpconf lets it
+    /// echo the latest val the stack sent — what a real peer's TS.Recent holds (RFC 7323 §4.3) —
+    /// once the script matched a val without naming it (`TS val *`, `<...>`), since such a
+    /// script has no number to write.
     pub fn inbound_ecr(&self, ecr: u32, scaled: bool) -> Result<u32, UnknownEcr> {
         if let Some(live) = self.ts_vals.get(&ecr) {
             return Ok(*live);
         }
-        match self.first_ts {
-            Some((script, live)) if scaled => Ok(ecr.wrapping_sub(script).wrapping_add(live)),
+        match (self.first_ts, self.latest_unnamed_ts) {
+            (Some((script, live)), _) if scaled => Ok(ecr.wrapping_sub(script).wrapping_add(live)),
+            (_, Some(latest)) => Ok(latest),
             _ => Err(UnknownEcr(ecr)),
         }
     }
@@ -243,5 +257,19 @@ mod tests {
         assert_eq!(c.inbound_ecr(110, false), Err(UnknownEcr(110)));
         assert_eq!(c.inbound_ecr(110, true), Ok(987_664));
         assert_eq!(c.outbound_ts_val(987_700), 146);
+    }
+
+    #[test]
+    fn unnamed_ts_vals_let_any_ecr_echo_the_latest() {
+        let mut c = conn();
+        c.record_unnamed_ts_val(5000);
+        c.record_unnamed_ts_val(5007);
+        assert_eq!(c.inbound_ecr(1, false), Ok(5007));
+        c.record_ts_val(100, 9000);
+        assert_eq!(
+            c.inbound_ecr(100, false),
+            Ok(9000),
+            "a named val still maps exactly"
+        );
     }
 }

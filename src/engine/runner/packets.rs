@@ -307,22 +307,42 @@ impl Runner<'_> {
 }
 
 /// Records the script→live TS val pair of a matched outbound packet (before comparing, as
-/// packetdrill does), so later inbound ecrs can be mapped.
+/// packetdrill does), so later inbound ecrs can be mapped; a val the script left unnamed
+/// (`TS val *`, `<...>`) is remembered as such (see [`Conn::inbound_ecr`]).
 fn record_ts(conn: &mut Conn, tcp: &TcpPacket, live: &Segment) {
-    let script_val = tcp.options.as_ref().and_then(|o| {
-        o.options().iter().find_map(|opt| match &opt.kind {
-            crate::script::ast::TcpOptionKind::Timestamp { val, .. } => match val.node {
-                crate::script::ast::PatternKind::Exact(v) => Some(inbound::u32_of(v)),
-                _ => None,
-            },
-            _ => None,
-        })
-    });
-    let live_val = live.options.iter().find_map(|o| match o {
+    use crate::script::ast::{OptionSpec, PatternKind, TcpOptionKind};
+    let Some(live_val) = live.options.iter().find_map(|o| match o {
         TcpOption::Timestamp { val, .. } => Some(*val),
         _ => None,
-    });
-    if let (Some(s), Some(l)) = (script_val, live_val) {
-        conn.record_ts_val(s, l);
+    }) else {
+        return;
+    };
+    let ts_val = |spec: &OptionSpec| {
+        spec.options().iter().find_map(|opt| match &opt.kind {
+            TcpOptionKind::Timestamp { val, .. } => Some(val.node.clone()),
+            _ => None,
+        })
+    };
+    match &tcp.options {
+        Some(spec @ (OptionSpec::Ordered { .. } | OptionSpec::Unordered { .. })) => {
+            match ts_val(spec) {
+                Some(PatternKind::Exact(v)) => conn.record_ts_val(inbound::u32_of(v), live_val),
+                Some(_) => conn.record_unnamed_ts_val(live_val),
+                None if matches!(
+                    spec,
+                    OptionSpec::Unordered {
+                        others_allowed: true,
+                        ..
+                    }
+                ) =>
+                {
+                    conn.record_unnamed_ts_val(live_val)
+                }
+                // The list has no TS option: the packet does not match anyway.
+                None => {}
+            }
+        }
+        Some(OptionSpec::DontCare { .. }) => conn.record_unnamed_ts_val(live_val),
+        None => {}
     }
 }
