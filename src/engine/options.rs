@@ -269,8 +269,12 @@ impl Settings {
             }
             "mtu" => self.mtu = value()?.parse().map_err(|_| bad("expected an MTU"))?,
             "define" | "D" => {
+                // `-D NAME` alone (nplab, for `#ifdef NAME`) defines NAME as 1.
                 let v = value()?;
-                let (sym, val) = v.split_once('=').ok_or_else(|| bad("expected SYM=value"))?;
+                let (sym, val) = v.split_once('=').unwrap_or((v, "1"));
+                if sym.trim().is_empty() {
+                    return Err(bad("expected SYM=value"));
+                }
                 self.defines.insert(sym.trim().to_string(), val.to_string());
             }
             "strict_segments" => self.strict_segments = parse_bool(flag).map_err(|w| bad(&w))?,
@@ -519,6 +523,8 @@ mod tests {
             .unwrap();
         assert_eq!(s.defines.get("FOO").map(String::as_str), Some("1"));
         assert_eq!(s.defines.get("BAR").map(String::as_str), Some("\"x\""));
+        s.apply(&Flag::parse("-DSTANDARD").unwrap()).unwrap();
+        assert_eq!(s.defines.get("STANDARD").map(String::as_str), Some("1"));
     }
 
     #[test]
