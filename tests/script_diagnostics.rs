@@ -105,6 +105,7 @@ mistake!(
     with_prologue("+0 measure tw until state != TIME_WAIT")
 );
 mistake!(stray_text_at_start, "s//\n0 close(3) = 0\n");
+mistake!(inbound_without_window, with_prologue("+0 < . 1:1(0) ack 1"));
 mistake!(unterminated_shell, "0 `sysctl -q x\n+0 close(3) = 0\n");
 
 proptest! {
