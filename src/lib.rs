@@ -10,4 +10,5 @@
 //! under test), `engine` (runs one script), `report` (outputs).
 
 pub mod clock;
+pub mod script;
 pub mod stack;

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod check;
+
 /// TCP conformance test harness: packetdrill-style scripts against a TCP stack, per RFC 9293 clause.
 #[derive(Debug, Parser)]
 #[command(name = "tcpconf", version, about)]
@@ -13,14 +15,25 @@ struct Cli {
 }
 
 #[derive(Debug, clap::Subcommand)]
-enum Command {}
+enum Command {
+    /// Check scripts (syntax and meaning) without running them.
+    Check(check::CheckArgs),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+        Some(Command::Check(args)) => check::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("tcpconf: error: {error:#}");
             ExitCode::from(2)
         }
     }
