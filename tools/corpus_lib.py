@@ -153,7 +153,7 @@ def fin_wait_2(fd: int = 4, how: str = "shutdown") -> list[tuple[str, str]]:
     ]
 
 
-def close_wait() -> list[tuple[str, str]]:
+def close_wait(fd: int = 4) -> list[tuple[str, str]]:
     """From passive ESTABLISHED, the peer closes: s=1, r=2 (its FIN consumed one)."""
     return [
         ("+.01", f"< F. 1:1(0) ack 1 win {RWIN}"),
@@ -162,28 +162,28 @@ def close_wait() -> list[tuple[str, str]]:
     ]
 
 
-def closing() -> list[tuple[str, str]]:
+def closing(fd: int = 4) -> list[tuple[str, str]]:
     """FIN-WAIT-1 and the peer's FIN crosses ours (it does not ACK ours): s=2, r=2."""
-    return fin_wait_1() + [
+    return fin_wait_1(fd) + [
         ("+.01", f"< F. 1:1(0) ack 1 win {RWIN}"),
         ("+0~+0.5", "> . 2:2(0) ack 2 win *"),
         ("+0", "assert state == CLOSING"),
     ]
 
 
-def last_ack() -> list[tuple[str, str]]:
+def last_ack(fd: int = 4) -> list[tuple[str, str]]:
     """CLOSE-WAIT and the application closes: s=2 (our FIN unacked), r=2."""
-    return close_wait() + [
-        ("+.01", "close(4) = 0"),
+    return close_wait(fd) + [
+        ("+.01", f"close({fd}) = 0"),
         ("+0", "> F. 1:1(0) ack 2 win *"),
         ("+0", "assert state == LAST_ACK"),
     ]
 
 
-def time_wait() -> list[tuple[str, str]]:
+def time_wait(fd: int = 4) -> list[tuple[str, str]]:
     """Active close; the peer's FIN also ACKs ours, straight from FIN-WAIT-1: s=2, r=2."""
     return [
-        ("+.01", "close(4) = 0"),
+        ("+.01", f"close({fd}) = 0"),
         ("+0", "> F. 1:1(0) ack 1 win *"),
         ("+.01", f"< F. 1:1(0) ack 2 win {RWIN}"),
         ("+0~+0.5", "> . 2:2(0) ack 2 win *"),

@@ -621,3 +621,39 @@ def matrix(c: Corpus) -> None:
 
 # Re-exported for the other areas.
 __all__ = ["matrix", "sync_states", "Sync", "active_established"]
+
+
+def client_states() -> list[Sync]:
+    """The synchronized states again, reached from an active OPEN (fd 3, the stack is the client)."""
+    est = active_established()
+    return [
+        Sync("established", "ESTABLISHED", "ESTABLISHED", est, 1, 1, "rst", 3, None,
+             "active open (non-blocking connect() on fd 3)"),
+        Sync("fin-wait-1", "FIN_WAIT_1", "FIN-WAIT-1", est + fin_wait_1(3), 2, 1, "rst", 3, "FIN_WAIT_2",
+             "active open, then shutdown(SHUT_WR): our FIN (seq 1) is unacknowledged"),
+        Sync("fin-wait-2", "FIN_WAIT_2", "FIN-WAIT-2", est + fin_wait_2(3), 2, 1, "rst", 3, None,
+             "active open, shutdown(SHUT_WR), the peer ACKs our FIN"),
+        Sync("close-wait", "CLOSE_WAIT", "CLOSE-WAIT", est + close_wait(3), 1, 2, "rst", None, None,
+             "active open, the peer's FIN (seq 1) is ACKed"),
+        Sync("closing", "CLOSING", "CLOSING", est + closing(3), 2, 2, "rst", None, "TIME_WAIT",
+             "active open, shutdown(SHUT_WR), the peer's FIN crosses ours"),
+        Sync("last-ack", "LAST_ACK", "LAST-ACK", est + last_ack(3), 2, 2, "rst", None, "CLOSED",
+             "active open, the peer's FIN, then close()"),
+        Sync("time-wait", "TIME_WAIT", "TIME-WAIT", est + time_wait(3), 2, 2, "rst", None, None,
+             "active open, close(), the peer's FIN+ACK"),
+    ]
+
+
+def client_rst(c: Corpus) -> None:
+    """scripts/rst/<state>-<position>: the RST column once more, on the active opener's side."""
+    names = {"rst-exact": "exact", "rst-in-window": "in-window", "rst-out-of-window": "out-of-window"}
+    for st in client_states():
+        for kind, profile in [("rst-exact", "rfc9293"), ("rst-in-window", "rfc9293"),
+                              ("rst-in-window", "rfc793"), ("rst-out-of-window", "rfc9293")]:
+            sc = sync_script(st, kind, profile)
+            if sc is None:
+                continue
+            suffix = "" if profile == "rfc9293" else "-rfc793"
+            sc.path = f"rst/{st.key}-{names[kind]}{suffix}"
+            sc.title = sc.title.replace(f"{st.label}:", f"{st.label} (active opener):", 1)
+            c.add(sc)

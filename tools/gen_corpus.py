@@ -13,13 +13,16 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from corpus_lib import Corpus  # noqa: E402
-from corpus_matrix import matrix  # noqa: E402
+from corpus_areas import areas  # noqa: E402
+from corpus_matrix import client_rst, matrix  # noqa: E402
 
 
 def main() -> int:
     root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
     corpus = Corpus()
     matrix(corpus)
+    client_rst(corpus)
+    areas(corpus)
     corpus.write(root)
     print(f"wrote {len(corpus.scripts)} scripts under {root}")
     return 0
