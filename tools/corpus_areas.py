@@ -169,7 +169,8 @@ def handshake(c: Corpus) -> None:
     add(c, "handshake/mss-1460-passive", "Our SYN+ACK advertises MSS 1460 on an Ethernet-sized MTU", a,
         ["MUST-14", "SHLD-5", "MAY-3", "MUST-67", "RFC 9293 §3.7.1"],
         ["With a 1500-octet MTU, MMS_R = 1480 and the advertised MSS is MMS_R - 20 = 1460."],
-        syn_received(synack_opts="<{mss 1460, ...}>"))
+        syn_received(synack_opts="<{mss 1460, ...}>")
+        + ev("+.01", f"< . 1:1(0) ack 1 win {RWIN}", "+0", "accept(3, ..., ...) = 4"))
     add(c, "handshake/mss-1460-active", "Our SYN advertises MSS 1460 on an Ethernet-sized MTU", a,
         ["MUST-14", "SHLD-5", "MAY-3", "MUST-67", "RFC 9293 §3.7.1"],
         ["With a 1500-octet MTU, the SYN carries MSS 1460; the handshake then completes."],
@@ -230,7 +231,8 @@ def handshake(c: Corpus) -> None:
         ["Window scale, timestamps and SACK-permitted may appear in a SYN+ACK only when the SYN",
          "carried them (RFC 7323 §1.3/§2.2/§3.2, RFC 2018 §2). The SYN+ACK carries exactly MSS",
          "(NOP/EOL padding aside)."],
-        syn_received(synack_opts="<{mss *}>"))
+        syn_received(synack_opts="<{mss *}>")
+        + ev("+.01", f"< . 1:1(0) ack 1 win {RWIN}", "+0", "accept(3, ..., ...) = 4"))
     add(c, "handshake/wscale-negotiated", "Window scale offered by the peer is answered in the SYN+ACK", a,
         ["RFC 7323 §2.2", "RFC 9293 §3.1"],
         ["The peer offers wscale 7; a stack that implements RFC 7323 answers with its own",
@@ -1023,7 +1025,8 @@ def options(c: Corpus) -> None:
         ["MUST-67", "MUST-14", "RFC 9293 §3.7.1"],
         ["The advertised MSS MUST NOT exceed MMS_R - 20 (1460 with a 1500-octet MTU); RFC 9293",
          "gives no lower bound beyond the 536 default."],
-        syn_received(synack_opts="<{mss 536..1460, ...}>"))
+        syn_received(synack_opts="<{mss 536..1460, ...}>")
+        + ev("+.01", f"< . 1:1(0) ack 1 win {RWIN}", "+0", "accept(3, ..., ...) = 4"))
     add(c, "options/window-scale-applied", "The peer's window scale multiplies its advertised window", a,
         ["RFC 7323 §2.3", "MUST-1"],
         ["Both sides sent wscale; the peer's shift is 1, so its window field 1460 means 2920",

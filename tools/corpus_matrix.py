@@ -204,6 +204,16 @@ def sync_script(st: Sync, kind: str, profile: str) -> Script | None:
             if st.after_fin_ack is not None:
                 sc.extend([("+.01", f"< . {r + 10}:{r + 10}(0) ack {s} win {RWIN}"),
                            ("+0", f"assert state == {st.after_fin_ack}")])
+        elif st.key == "time-wait":
+            sc.title = "TIME-WAIT: data after the peer's FIN is acknowledged, not delivered"
+            sc.notes += [
+                "The text \"should not occur\" and is ignored (seventh step), so RCV.NXT stays 2. The",
+                "ACK step for TIME-WAIT says the only thing that can arrive is a retransmission of the",
+                "remote FIN: acknowledge it and restart the 2 MSL timeout; the segment is answered",
+                "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (as BSD and Linux do).",
+            ]
+            sc.ev("+.01", f"< P. {r}:{r + 10}(10) ack {s} win {RWIN}")
+            sc.extend([ack_line(s, r), same])
         else:
             sc.title = f"{st.label}: data after the peer's FIN is ignored"
             sc.notes += [
