@@ -474,6 +474,7 @@ fn awkward_option_values_round_trip() {
         "--cc=\"a\u{0c}b\"\n0 close(3) = 0\n",
         "--cc=a\"b\"c\n0 close(3) = 0\n",
         "--cc=\"\"\n0 close(3) = 0\n",
+        "//! k: x\r--c=a*//*/b\n0 close(3) = 0\n",
     ] {
         let script = parse(source).unwrap_or_else(|d| panic!("{source:?}: {d}"));
         let text = print(&script);

@@ -39,12 +39,17 @@ pub(crate) fn blank_comments(source: &str) -> std::borrow::Cow<'_, str> {
                     .map_or(bytes.len(), |end| i + 2 + end + 2);
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = source
-                    .get(i..)
-                    .and_then(|rest| rest.find('\n'))
-                    .map_or(bytes.len(), |n| i + n);
-                // A `//!` metadata line is kept, and its text is not scanned for quotes.
-                if bytes.get(i + 2) != Some(&b'!') {
+                // A `//!` metadata line is kept, and its text (which ends at `\r` or `\n`, as in
+                // the grammar) is not scanned for quotes; a comment ends at `\n`.
+                let metadata = bytes.get(i + 2) == Some(&b'!');
+                let rest = source.get(i..).unwrap_or("");
+                let len = if metadata {
+                    rest.find(['\r', '\n'])
+                } else {
+                    rest.find('\n')
+                };
+                let end = len.map_or(bytes.len(), |n| i + n);
+                if !metadata {
                     out[i..end].fill(b' ');
                 }
                 i = end;
