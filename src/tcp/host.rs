@@ -908,8 +908,7 @@ impl Host {
             .and_then(|id| self.conns.get_mut(id))
             .and_then(|c| c.as_mut())
         {
-            conn.tcb.set_buffers(settings.rcvbuf, settings.sndbuf);
-            conn.tcb.settings = settings;
+            conn.tcb.apply_settings(settings);
         }
         Ok(())
     }

@@ -177,6 +177,12 @@ impl Tcb {
         } else {
             self.timers.rtx = None;
         }
+        self.arm_keepalive();
+    }
+
+    /// Keep-alive deadline (§3.8.4, MUST-26): the idle interval counts from the last segment
+    /// received, so it needs no `now` and can be re-armed whenever the settings change.
+    pub(super) fn arm_keepalive(&mut self) {
         self.timers.keepalive = (self.settings.keepalive
             && matches!(self.state, State::Established | State::CloseWait))
         .then(|| {

@@ -1476,3 +1476,5 @@ mod s3_7_s3_8_data_transfer {
         assert!(p.now < p.now + MS);
     }
 }
+
+mod keepalive;
