@@ -185,7 +185,15 @@ impl Tcb {
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = h.seq;
                 self.snd_wl2 = h.ack;
+                // Text that came on the SYN is processed now (§3.10.7.2: "queued for
+                // processing later"): accepting it advances RCV.NXT and owes an ACK, which
+                // may be delayed like any in-order text (seventh check, §3.8.6.3).
+                let before = self.rcv_nxt;
                 self.deliver_queued();
+                if self.rcv_nxt != before && self.ack_due == AckDue::No {
+                    self.ack_due = AckDue::Delayed;
+                    self.timers.delayed_ack = Some(now + profile.delayed_ack);
+                }
             } else {
                 send_rst_for_ack(cx, self.local, self.remote, h.ack);
                 return;
