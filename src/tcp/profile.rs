@@ -9,8 +9,9 @@ pub struct Profile {
     /// Short name for reports (`rfc9293`, `rfc793`).
     pub name: String,
     /// RFC 5961 mitigations (RFC 9293 §3.10.7.4): exact-match RST, challenge ACKs for in-window RST
-    /// and for SYN in synchronized states, and the ACK range check (MAY-12). Off: RFC 793 behaviour
-    /// (any in-window RST or SYN resets the connection) and RFC 793's ACK-range boundaries.
+    /// and for SYN in synchronized states, and the ACK range check (MAY-12), with RFC 9293's return
+    /// of a passive SYN-RECEIVED to LISTEN on a SYN. Off: RFC 793 behaviour (any in-window RST or
+    /// SYN resets the connection, SYN-RECEIVED included) and RFC 793's ACK-range boundaries.
     pub rfc5961: bool,
     /// Most challenge ACKs sent per connection within [`Profile::challenge_ack_window`]
     /// (RFC 5961 §7 throttling).

@@ -139,8 +139,9 @@ impl Tcb {
 
         // Fourth: the SYN bit.
         if flags.has(Flags::SYN) {
-            if self.state == State::SynReceived && self.passive {
-                // §3.10.7.4: a passively opened connection returns to LISTEN.
+            if self.state == State::SynReceived && self.passive && profile.rfc5961 {
+                // §3.10.7.4: a passively opened connection returns to LISTEN. RFC 793 had no
+                // such rule: its in-window SYN resets here as in every other state.
                 self.delete();
                 return;
             }

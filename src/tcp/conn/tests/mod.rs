@@ -700,6 +700,18 @@ mod s3_10_7_4_syn_received {
         assert_eq!(p.state(), State::Closed);
     }
 
+    /// RFC 793 §3.9 (SYN-RECEIVED, fourth check): an in-window SYN is an error: a reset taking
+    /// its sequence number from SEG.ACK (§3.4), and the connection is deleted; the listener stays.
+    #[test]
+    fn in_window_syn_ack_resets_under_793() {
+        let mut p = Peer::syn_received_passive(p793());
+        p.raw(Flags::SYN | Flags::ACK, p.nxt + 100, p.host_nxt, &[]);
+        p.expect_rst_seq(p.host_nxt);
+        assert_eq!(p.state(), State::Closed);
+        let listener = p.host.connections();
+        assert!(listener.iter().any(|c| c.state == State::Listen));
+    }
+
     /// A retransmitted SYN (SEQ = IRS) fails the sequence test: `A`.
     #[test]
     fn duplicate_syn_is_answered_with_ack() {
