@@ -201,7 +201,15 @@ impl Tcb {
             }
         }
         if self.state == State::TimeWait {
-            // Nothing to acknowledge; only a FIN retransmission matters (eighth check).
+            // "The only thing that can arrive in this state is a retransmission of the remote
+            // FIN. Acknowledge it, and restart the 2 MSL timeout." A retransmitted FIN fails the
+            // sequence check and was answered there; what reaches this step is in-window. Text
+            // or a FIN is acknowledged (its text is then ignored, seventh check); a bare ACK is
+            // not, or two TIME-WAIT ends would acknowledge each other's ACKs forever.
+            self.timers.time_wait = Some(now + profile.time_wait());
+            if seg_len > 0 {
+                self.ack_due = AckDue::Now;
+            }
         } else {
             // RFC 5961 §5 (MAY-12): SND.UNA − MAX.SND.WND =< SEG.ACK =< SND.NXT, else ACK and drop.
             if h.ack > self.snd_nxt {

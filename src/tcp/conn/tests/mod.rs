@@ -1042,14 +1042,21 @@ mod s3_10_7_4_per_state {
         assert_eq!(p.state(), State::Closed);
     }
 
+    /// §3.10.7.4 ACK check in TIME-WAIT: an in-window segment is acknowledged (its text is
+    /// ignored, RCV.NXT stays) and restarts 2×MSL; a bare ACK is not answered.
     #[test]
-    fn time_wait_ignores_data_and_ack() {
+    fn time_wait_acks_data_without_delivering_it_and_ignores_bare_ack() {
         let mut p = Peer::time_wait(p9293());
-        p.raw(Flags::ACK, p.nxt, p.host_nxt, b"x");
-        p.expect_nothing();
         p.raw(Flags::ACK, p.nxt, p.host_nxt, &[]);
         p.expect_nothing();
+        p.advance(Duration::from_secs(100));
+        p.raw(Flags::ACK, p.nxt, p.host_nxt, b"x");
+        p.expect_ack();
         assert_eq!(p.state(), State::TimeWait);
+        p.run_for(Duration::from_secs(239));
+        assert_eq!(p.state(), State::TimeWait);
+        p.run_for(Duration::from_secs(2));
+        assert_eq!(p.state(), State::Closed);
     }
 
     /// MAY-2: a SYN beyond RCV.NXT reopens a TIME-WAIT connection with a larger ISS.
