@@ -15,7 +15,8 @@
 //!
 //! Readings chosen where the RFC leaves room (each is a plain reading of the text, not Linux):
 //! - ABORT, close with unread data (SHLD-3) and SO_LINGER {1,0} send `<SEQ=SND.NXT><CTL=RST>`
-//!   (§3.10.5), without ACK; Linux sends RST+ACK.
+//!   (§3.10.5), without ACK; Linux sends RST+ACK. Data arriving after a full close (SHLD-3)
+//!   is answered `<SEQ=SEG.ACK><CTL=RST>`, the form of a reset provoked by a segment (§3.5.2).
 //! - Text on a SYN is queued and delivered once ESTABLISHED (§3.10.7.2–3).
 //! - A duplicate SYN in SYN-RECEIVED fails the sequence test and gets `A` (§3.10.7.4), not a
 //!   repeated SYN-ACK; the SYN-ACK is retransmitted by its timer.

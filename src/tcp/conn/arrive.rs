@@ -244,8 +244,11 @@ impl Tcb {
         match self.state {
             State::Established | State::FinWait1 | State::FinWait2 => {
                 if !data.is_empty() && self.app_closed && profile.rst_on_discard {
-                    // SHLD-3: data arriving after a full close cannot be delivered: reset.
-                    self.send_reset(cx);
+                    // SHLD-3: data arriving after a full close cannot be delivered: reset. The
+                    // reset answers this segment, so it takes SEG.ACK as its sequence number
+                    // (§3.5.2): the peer's RCV.NXT, which an RFC 5961 receiver needs exactly;
+                    // SND.NXT may lie beyond it when our FIN is not yet acknowledged.
+                    send_rst_for_ack(cx, self.local, self.remote, h.ack);
                     self.delete();
                     return;
                 }

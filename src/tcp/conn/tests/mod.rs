@@ -1005,6 +1005,18 @@ mod s3_10_7_4_per_state {
         assert_eq!(p.state(), State::Closed);
     }
 
+    /// SHLD-3 in FIN-WAIT-1: the data does not acknowledge our FIN, so the reset takes SEG.ACK
+    /// (the peer's RCV.NXT), not SND.NXT, as its sequence number (§3.5.2).
+    #[test]
+    fn data_after_close_before_fin_acked_gets_rst_from_its_ack() {
+        let mut p = Peer::fin_wait_1(p9293());
+        p.host.close(p.fd.unwrap(), p.now).unwrap();
+        let seq = p.nxt;
+        p.raw(Flags::ACK | Flags::PSH, seq, p.host_nxt - 1, b"late");
+        p.expect_rst_seq(p.host_nxt - 1);
+        assert_eq!(p.state(), State::Closed);
+    }
+
     #[test]
     fn closing_ack_of_fin_goes_to_time_wait_else_ignored() {
         let mut p = Peer::closing(p9293());
