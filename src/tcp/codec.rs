@@ -9,7 +9,8 @@ use thiserror::Error;
 use super::options::Options;
 use super::seq::Seq;
 
-const IPPROTO_TCP: u8 = 6;
+/// IP protocol number of TCP.
+pub const IPPROTO_TCP: u8 = 6;
 /// Fixed part of a TCP header.
 pub const TCP_HEADER_LEN: usize = 20;
 /// IPv4 header without options, as this stack sends it.
@@ -89,7 +90,7 @@ pub struct Packet<'a> {
 }
 
 /// One's-complement sum (RFC 1071) of `data` added to `acc`, folded later by [`fold`].
-fn sum(mut acc: u64, data: &[u8]) -> u64 {
+pub(crate) fn sum(mut acc: u64, data: &[u8]) -> u64 {
     let mut words = data.chunks_exact(4);
     for w in &mut words {
         acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
@@ -100,14 +101,16 @@ fn sum(mut acc: u64, data: &[u8]) -> u64 {
     acc + u64::from(u32::from_be_bytes(tail))
 }
 
-fn fold(mut acc: u64) -> u16 {
+/// Folds a sum from [`sum`] into 16 bits; a message whose checksum verifies folds to `0xffff`.
+pub(crate) fn fold(mut acc: u64) -> u16 {
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
     }
     acc as u16
 }
 
-fn pseudo_header_sum(src: IpAddr, dst: IpAddr, tcp_len: usize) -> u64 {
+/// The sum of the pseudo-header TCP (and ICMPv6, RFC 4443 §2.3) checksums cover.
+pub(crate) fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize, proto: u8) -> u64 {
     let acc = match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => sum(sum(0, &s.octets()), &d.octets()),
         (s, d) => {
@@ -122,7 +125,7 @@ fn pseudo_header_sum(src: IpAddr, dst: IpAddr, tcp_len: usize) -> u64 {
             sum(sum(0, &s6.octets()), &d6.octets())
         }
     };
-    acc + tcp_len as u64 + u64::from(IPPROTO_TCP)
+    acc + len as u64 + u64::from(proto)
 }
 
 fn be16(b: &[u8], at: usize) -> Result<u16, CodecError> {
@@ -139,8 +142,11 @@ fn be32(b: &[u8], at: usize) -> Result<u32, CodecError> {
     }
 }
 
-/// Splits an IPv4 packet into addresses and TCP bytes, skipping IP options (MUST-50).
-fn parse_ipv4(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
+/// An IP packet split into addresses, upper-layer protocol and payload.
+pub(crate) type IpParts<'a> = (IpAddr, IpAddr, u8, &'a [u8]);
+
+/// Splits an IPv4 packet into addresses, protocol and payload, skipping IP options (MUST-50).
+fn parse_ipv4(b: &[u8]) -> Result<IpParts<'_>, CodecError> {
     let ihl = usize::from(b.first().ok_or(CodecError::Truncated)? & 0x0f) * 4;
     if ihl < IPV4_HEADER_LEN {
         return Err(CodecError::BadIpHeaderLength);
@@ -154,16 +160,14 @@ fn parse_ipv4(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
         return Err(CodecError::Fragment);
     }
     let proto = *b.get(9).ok_or(CodecError::Truncated)?;
-    if proto != IPPROTO_TCP {
-        return Err(CodecError::NotTcp(proto));
-    }
     let src = Ipv4Addr::from(be32(b, 12)?);
     let dst = Ipv4Addr::from(be32(b, 16)?);
-    Ok((src.into(), dst.into(), &b[ihl..total]))
+    Ok((src.into(), dst.into(), proto, &b[ihl..total]))
 }
 
-/// Splits an IPv6 packet into addresses and TCP bytes, walking extension headers.
-fn parse_ipv6(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
+/// Splits an IPv6 packet into addresses, upper-layer protocol and payload, walking extension
+/// headers.
+fn parse_ipv6(b: &[u8]) -> Result<IpParts<'_>, CodecError> {
     if b.len() < IPV6_HEADER_LEN {
         return Err(CodecError::Truncated);
     }
@@ -180,7 +184,6 @@ fn parse_ipv6(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
     let mut at = IPV6_HEADER_LEN;
     loop {
         match next {
-            IPPROTO_TCP => break,
             // Hop-by-hop, routing, destination options: length in 8-octet units, excluding the first.
             0 | 43 | 60 => {
                 let hdr = b.get(at..at + 2).ok_or(CodecError::Truncated)?;
@@ -191,24 +194,32 @@ fn parse_ipv6(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
                 }
             }
             44 => return Err(CodecError::Fragment),
-            other => return Err(CodecError::NotTcp(other)),
+            _ => break,
         }
     }
     Ok((
         Ipv6Addr::from(src).into(),
         Ipv6Addr::from(dst).into(),
-        &b[at..end],
+        next,
+        b.get(at..end).ok_or(CodecError::Truncated)?,
     ))
+}
+
+/// Splits an IPv4 or IPv6 packet into addresses, upper-layer protocol and payload.
+pub(crate) fn parse_ip(packet: &[u8]) -> Result<IpParts<'_>, CodecError> {
+    match packet.first().ok_or(CodecError::Truncated)? >> 4 {
+        4 => parse_ipv4(packet),
+        6 => parse_ipv6(packet),
+        v => Err(CodecError::BadVersion(v)),
+    }
 }
 
 /// Parses an IP packet carrying TCP and verifies the TCP checksum (MUST-3).
 pub fn parse(packet: &[u8]) -> Result<Packet<'_>, CodecError> {
-    let version = packet.first().ok_or(CodecError::Truncated)? >> 4;
-    let (src, dst, t) = match version {
-        4 => parse_ipv4(packet)?,
-        6 => parse_ipv6(packet)?,
-        v => return Err(CodecError::BadVersion(v)),
-    };
+    let (src, dst, proto, t) = parse_ip(packet)?;
+    if proto != IPPROTO_TCP {
+        return Err(CodecError::NotTcp(proto));
+    }
     if t.len() < TCP_HEADER_LEN {
         return Err(CodecError::Truncated);
     }
@@ -216,7 +227,7 @@ pub fn parse(packet: &[u8]) -> Result<Packet<'_>, CodecError> {
     if off < TCP_HEADER_LEN || off > t.len() {
         return Err(CodecError::BadDataOffset);
     }
-    if fold(sum(pseudo_header_sum(src, dst, t.len()), t)) != 0xffff {
+    if fold(sum(pseudo_header_sum(src, dst, t.len(), IPPROTO_TCP), t)) != 0xffff {
         return Err(CodecError::BadChecksum);
     }
     let tcp = TcpHeader {
@@ -298,7 +309,10 @@ pub fn emit(src: IpAddr, dst: IpAddr, hdr: &TcpHeader, data: [&[u8]; 2], ip_id: 
     out.extend_from_slice(&opts[..opt_len]);
     out.extend_from_slice(data[0]);
     out.extend_from_slice(data[1]);
-    let csum = !fold(sum(pseudo_header_sum(src, dst, tcp_len), &out[start..]));
+    let csum = !fold(sum(
+        pseudo_header_sum(src, dst, tcp_len, IPPROTO_TCP),
+        &out[start..],
+    ));
     out[start + 16..start + 18].copy_from_slice(&csum.to_be_bytes());
     out
 }

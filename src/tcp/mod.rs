@@ -25,7 +25,9 @@
 //! - FIN-WAIT-2 has no timeout (the RFC has none; Linux's is 60 s).
 //! - SHUT_RD alone acknowledges and discards later data (as Linux does); with SHUT_WR too, new
 //!   data earns a RST (SHLD-3).
-//! - Not implemented: the urgent pointer API (urgent data is delivered inline), ICMP, IP security
+//! - ICMP hard errors (Destination Unreachable 2–3) abort in every state, synchronized ones
+//!   included (SHLD-26 as written); code 4 and ICMPv6 Packet Too Big drive path MTU discovery.
+//! - Not implemented: the urgent pointer API (urgent data is delivered inline), IP security
 //!   compartments, SACK blocks, IPv4-mapped IPv6 sockets, blocking SO_LINGER with a timeout.
 
 pub mod buffer;
@@ -34,6 +36,7 @@ pub mod congestion;
 mod conn;
 pub mod error;
 pub mod host;
+pub mod icmp;
 pub mod isn;
 pub mod options;
 pub mod profile;

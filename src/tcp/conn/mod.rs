@@ -1,9 +1,10 @@
 //! One connection's transmission control block (RFC 9293 §3.3.1) and the rules that drive it,
 //! split by RFC section: [`open`] (§3.5, §3.10.7.2–3), [`arrive`] (§3.10.7.4), [`close`] (§3.6),
-//! [`output`] (§3.8) and [`timer`] (§3.8.1, §3.8.4, §3.10.8).
+//! [`output`] (§3.8), [`timer`] (§3.8.1, §3.8.4, §3.10.8) and [`icmp`] (§3.9.2.2).
 
 mod arrive;
 mod close;
+mod icmp;
 mod open;
 mod output;
 mod timer;
@@ -204,6 +205,8 @@ pub struct Tcb {
     sack_permitted: bool,
     /// The peer's MSS (or the 536/1220 default, MUST-15).
     peer_mss: u16,
+    /// MSS the path MTU allows, once an ICMP error reported it (RFC 1191, RFC 8201).
+    path_mss: Option<u16>,
 
     // Buffers.
     tx: Ring,
@@ -220,6 +223,9 @@ pub struct Tcb {
 
     /// Pending SO_ERROR.
     pub error: Option<Error>,
+    /// The last soft error an ICMP message reported (SHLD-25): SO_ERROR returns it when no
+    /// hard error is pending, and a connection that times out reports it instead of ETIMEDOUT.
+    pub soft_error: Option<Error>,
 
     timers: Timers,
     rtt: RttEstimator,
@@ -279,6 +285,7 @@ impl Tcb {
             ts_offset,
             sack_permitted: false,
             peer_mss: default_mss,
+            path_mss: None,
             tx,
             rx,
             ooo: Assembler::default(),
@@ -287,6 +294,7 @@ impl Tcb {
             rd_shut: false,
             app_closed: false,
             error: None,
+            soft_error: None,
             timers: Timers::default(),
             rtt: RttEstimator::new(profile.initial_rto),
             cc: Congestion::new(u32::from(default_mss)),
@@ -420,11 +428,11 @@ impl Tcb {
         self.settings.max_seg.map_or(mss, |m| m.min(mss)).max(64)
     }
 
-    /// Effective send MSS (MUST-16): the peer's MSS capped by our MTU and TCP_MAXSEG, less the
-    /// options every segment carries.
+    /// Effective send MSS (MUST-16): the peer's MSS capped by our MTU, TCP_MAXSEG and the path
+    /// MTU, less the options every segment carries.
     fn eff_snd_mss(&self) -> u32 {
         let mut mss = u32::from(self.peer_mss);
-        if let Some(m) = self.settings.max_seg {
+        for m in [self.settings.max_seg, self.path_mss].into_iter().flatten() {
             mss = mss.min(u32::from(m));
         }
         let opts = if self.ts_enabled { 12 } else { 0 };

@@ -1512,4 +1512,5 @@ mod s3_7_s3_8_data_transfer {
     }
 }
 
+mod icmp;
 mod keepalive;
