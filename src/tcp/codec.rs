@@ -48,6 +48,10 @@ impl Flags {
     pub const PSH: Flags = Flags(0x08);
     pub const ACK: Flags = Flags(0x10);
     pub const URG: Flags = Flags(0x20);
+    /// ECN-Echo (RFC 3168 §6.1).
+    pub const ECE: Flags = Flags(0x40);
+    /// Congestion Window Reduced (RFC 3168 §6.1).
+    pub const CWR: Flags = Flags(0x80);
 
     /// Whether every bit of `other` is set.
     pub fn has(self, other: Flags) -> bool {
@@ -87,6 +91,8 @@ pub struct Packet<'a> {
     pub dst: IpAddr,
     pub tcp: TcpHeader,
     pub payload: &'a [u8],
+    /// The IP header's ECN field says Congestion Experienced (RFC 3168 §5).
+    pub ce: bool,
 }
 
 /// One's-complement sum (RFC 1071) of `data` added to `acc`, folded later by [`fold`].
@@ -245,7 +251,40 @@ pub fn parse(packet: &[u8]) -> Result<Packet<'_>, CodecError> {
         dst,
         tcp,
         payload: &t[off..],
+        ce: ecn_field(packet) == ECN_CE,
     })
+}
+
+/// ECN codepoints of the IP header (RFC 3168 §5).
+const ECN_ECT0: u8 = 0b10;
+const ECN_CE: u8 = 0b11;
+
+/// The two ECN bits of an IPv4 TOS or IPv6 Traffic Class field.
+fn ecn_field(packet: &[u8]) -> u8 {
+    match (packet.first().map(|b| b >> 4), packet.get(1)) {
+        (Some(4), Some(tos)) => tos & 0b11,
+        // The Traffic Class straddles the first two octets; its ECN bits are bits 4–5 of the
+        // second.
+        (Some(6), Some(b)) => (b >> 4) & 0b11,
+        _ => 0,
+    }
+}
+
+/// Marks an emitted packet ECN-capable, ECT(0) (RFC 3168 §5), fixing the IPv4 header checksum.
+pub fn set_ect0(packet: &mut [u8]) {
+    match packet.first().map(|b| b >> 4) {
+        Some(4) if packet.len() >= IPV4_HEADER_LEN => {
+            packet[1] = (packet[1] & !0b11) | ECN_ECT0;
+            let ihl = (usize::from(packet[0] & 0x0f) * 4).clamp(IPV4_HEADER_LEN, packet.len());
+            packet[10..12].copy_from_slice(&[0, 0]);
+            let csum = !fold(sum(0, &packet[..ihl]));
+            packet[10..12].copy_from_slice(&csum.to_be_bytes());
+        }
+        Some(6) if packet.len() >= IPV6_HEADER_LEN => {
+            packet[1] = (packet[1] & !0x30) | (ECN_ECT0 << 4);
+        }
+        _ => {}
+    }
 }
 
 /// Length of the IP header this codec emits for `addr`'s family.
@@ -348,6 +387,26 @@ mod tests {
         assert_eq!(p.payload, b"hello");
         // The IPv4 header checksum verifies.
         assert_eq!(fold(sum(0, &pkt[..20])), 0xffff);
+    }
+
+    /// RFC 3168 §5: ECT(0) set on emission, CE recognised on arrival, in both IP versions.
+    #[test]
+    fn ecn_codepoints() {
+        for (src, dst) in [("192.0.2.1", "192.0.2.2"), ("2001:db8::1", "2001:db8::2")] {
+            let (src, dst): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+            let mut pkt = emit(src, dst, &header(), [b"x", b""], 7);
+            assert_eq!(ecn_field(&pkt), 0);
+            set_ect0(&mut pkt);
+            assert_eq!(ecn_field(&pkt), ECN_ECT0);
+            assert!(!parse(&pkt).unwrap().ce);
+            if src.is_ipv4() {
+                assert_eq!(fold(sum(0, &pkt[..20])), 0xffff);
+                pkt[1] |= ECN_CE;
+            } else {
+                pkt[1] |= ECN_CE << 4;
+            }
+            assert!(parse(&pkt).unwrap().ce);
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //! - FIN-WAIT-2 has no timeout (the RFC has none; Linux's is 60 s).
 //! - SHUT_RD alone acknowledges and discards later data (as Linux does); with SHUT_WR too, new
 //!   data earns a RST (SHLD-3).
+//! - ECN (RFC 3168) is used when the peer's SYN asks for it; this stack's own SYNs do not.
 //! - ICMP hard errors (Destination Unreachable 2–3) abort in every state, synchronized ones
 //!   included (SHLD-26 as written); code 4 and ICMPv6 Packet Too Big drive path MTU discovery.
 //! - Not implemented: the urgent pointer API (urgent data is delivered inline), IP security

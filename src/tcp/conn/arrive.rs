@@ -89,6 +89,7 @@ impl Tcb {
         }
         self.last_recv_at = now;
         self.keep_probes = 0;
+        self.ecn_on_arrival(p);
         // Trim to the window: bytes before RCV.NXT are old, bytes beyond the right edge are not
         // accepted now (§3.10.7.4 "trimmed ... to fit the window").
         if seq < self.rcv_nxt {
@@ -222,6 +223,7 @@ impl Tcb {
             }
             let pure = data.is_empty() && !flags.has(Flags::FIN);
             self.process_ack(cx, now, h.seq, h.ack, h.window, pure);
+            self.ecn_on_ack(h.flags);
             let fin_acked = self.fin_acked();
             match self.state {
                 State::FinWait1 if fin_acked => self.state = State::FinWait2,

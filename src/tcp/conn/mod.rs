@@ -1,9 +1,11 @@
 //! One connection's transmission control block (RFC 9293 §3.3.1) and the rules that drive it,
 //! split by RFC section: [`open`] (§3.5, §3.10.7.2–3), [`arrive`] (§3.10.7.4), [`close`] (§3.6),
-//! [`output`] (§3.8), [`timer`] (§3.8.1, §3.8.4, §3.10.8) and [`icmp`] (§3.9.2.2).
+//! [`output`] (§3.8), [`timer`] (§3.8.1, §3.8.4, §3.10.8), [`icmp`] (§3.9.2.2) and [`ecn`]
+//! (§3.8.2, RFC 3168).
 
 mod arrive;
 mod close;
+mod ecn;
 mod icmp;
 mod open;
 mod output;
@@ -90,9 +92,24 @@ pub struct Outbox {
 impl Outbox {
     /// Emits one segment from `src` to `dst`.
     pub fn send(&mut self, src: SocketAddr, dst: SocketAddr, hdr: &TcpHeader, data: [&[u8]; 2]) {
+        self.send_marked(src, dst, hdr, data, false);
+    }
+
+    /// Emits one segment, marked ECN-capable (ECT(0), RFC 3168 §5) if `ect`.
+    pub fn send_marked(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        hdr: &TcpHeader,
+        data: [&[u8]; 2],
+        ect: bool,
+    ) {
         self.ip_id = self.ip_id.wrapping_add(1);
-        self.packets
-            .push_back(codec::emit(src.ip(), dst.ip(), hdr, data, self.ip_id));
+        let mut packet = codec::emit(src.ip(), dst.ip(), hdr, data, self.ip_id);
+        if ect {
+            codec::set_ect0(&mut packet);
+        }
+        self.packets.push_back(packet);
     }
 }
 
@@ -205,6 +222,8 @@ pub struct Tcb {
     sack_permitted: bool,
     /// The peer's MSS (or the 536/1220 default, MUST-15).
     peer_mss: u16,
+    /// ECN negotiation and signalling (RFC 3168 §6.1).
+    ecn: ecn::Ecn,
     /// MSS the path MTU allows, once an ICMP error reported it (RFC 1191, RFC 8201).
     path_mss: Option<u16>,
 
@@ -285,6 +304,7 @@ impl Tcb {
             ts_offset,
             sack_permitted: false,
             peer_mss: default_mss,
+            ecn: ecn::Ecn::default(),
             path_mss: None,
             tx,
             rx,
@@ -453,8 +473,14 @@ impl Tcb {
         self.ts_enabled.then(|| (self.now_ts(now), self.ts_recent))
     }
 
-    /// The header of an outgoing segment from this connection.
+    /// The header of an outgoing segment from this connection. ACKs echo congestion with ECE
+    /// while the peer has not answered it with CWR (RFC 3168 §6.1.3).
     fn header(&self, seq: Seq, flags: Flags, options: Options) -> TcpHeader {
+        let flags = if self.ecn.echo && flags.has(Flags::ACK) && !flags.has(Flags::SYN) {
+            flags | Flags::ECE
+        } else {
+            flags
+        };
         TcpHeader {
             src_port: self.local.port(),
             dst_port: self.remote.port(),

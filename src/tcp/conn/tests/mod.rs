@@ -1512,5 +1512,6 @@ mod s3_7_s3_8_data_transfer {
     }
 }
 
+mod ecn;
 mod icmp;
 mod keepalive;
