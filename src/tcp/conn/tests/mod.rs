@@ -1467,31 +1467,6 @@ mod s3_7_s3_8_data_transfer {
         assert_eq!((o.seq, o.len), (first, 536));
     }
 
-    /// Keep-alive (MUST-24..29): off by default; when on, probes SND.UNA-1 after idle time.
-    #[test]
-    fn keepalive_probes_and_gives_up() {
-        let mut p = Peer::established(p9293());
-        let fd = p.fd.unwrap();
-        assert_eq!(p.host.poll_at(), None);
-        p.host.setsockopt(fd, SockOpt::KeepAlive(true)).unwrap();
-        p.host
-            .setsockopt(fd, SockOpt::KeepIdle(Duration::from_secs(10)))
-            .unwrap();
-        p.host
-            .setsockopt(fd, SockOpt::KeepIntvl(Duration::from_secs(2)))
-            .unwrap();
-        p.host.setsockopt(fd, SockOpt::KeepCnt(2)).unwrap();
-        p.host.send(fd, b"x", p.now).unwrap();
-        p.out();
-        p.send(Flags::ACK, &[]);
-        p.run_for(Duration::from_secs(11));
-        let o = p.one();
-        assert_eq!((o.seq, o.len), (p.host_nxt - 1, 0));
-        p.run_for(Duration::from_secs(10));
-        assert_eq!(p.state(), State::Closed);
-        assert_eq!(p.host.recv(fd, 1, false, p.now), Err(Error::TimedOut));
-    }
-
     /// MUST-39: the window re-opens only in steps of min(buffer/2, MSS), with an update.
     #[test]
     fn receiver_sws_avoidance() {
