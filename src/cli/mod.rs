@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod check;
+mod run;
 
 /// TCP conformance test harness: packetdrill-style scripts against a TCP stack, per RFC 9293 clause.
 #[derive(Debug, Parser)]
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Check scripts (syntax and meaning) without running them.
     Check(check::CheckArgs),
+    /// Run scripts against a stack under test and report pass / fail / skip / error.
+    Run(Box<run::RunArgs>),
 }
 
 pub fn main() -> ExitCode {
@@ -29,6 +32,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Run(args)) => run::run(&args),
     };
     match result {
         Ok(code) => code,

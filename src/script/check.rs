@@ -5,6 +5,8 @@
 //! another platform (an unknown symbol may be a define; a FreeBSD socket option is unknown to
 //! Linux). Checks never reject a script that packetdrill runs.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::ast::*;
 use super::diag::Diagnostic;
 use super::meta::ScriptMeta;
@@ -16,7 +18,28 @@ pub const MAX_TCP_OPTIONS_LEN: usize = 40;
 
 /// Every finding about `script`, in source order.
 pub fn check(script: &Script) -> Vec<Diagnostic> {
-    let mut checker = Checker { diags: Vec::new() };
+    check_with_defines(script, &BTreeMap::new())
+}
+
+/// Like [`check`], knowing the `-D NAME=VALUE` defines the script will run with (its own
+/// `--define=NAME=VALUE` lines count too): a defined name is not reported as unknown.
+pub fn check_with_defines(script: &Script, defines: &BTreeMap<String, String>) -> Vec<Diagnostic> {
+    let mut defined: BTreeSet<String> = defines.keys().cloned().collect();
+    for option in &script.options {
+        if option.name.node == "define"
+            && let Some(value) = &option.value
+        {
+            let name = value
+                .node
+                .split_once('=')
+                .map_or(value.node.as_str(), |(n, _)| n);
+            defined.insert(name.to_string());
+        }
+    }
+    let mut checker = Checker {
+        diags: Vec::new(),
+        defined,
+    };
     let (_, meta_diags) = ScriptMeta::from_script(script);
     checker.diags.extend(meta_diags);
     for option in &script.options {
@@ -180,6 +203,8 @@ const KNOWN_ICMP_NAMES: &[&str] = &[
 
 struct Checker {
     diags: Vec<Diagnostic>,
+    /// Names given with `-D` or `--define`.
+    defined: BTreeSet<String>,
 }
 
 /// Where the script's clock is, as far as the text says.
@@ -267,9 +292,26 @@ impl Checker {
         }
         let mut clock = Clock::At(0);
         let mut measures: Vec<&Ident> = Vec::new();
-        for event in script.all_events() {
-            clock = self.time(event, clock);
-            self.action(event, &mut measures);
+        for item in &script.body {
+            match item {
+                Item::Event(event) => {
+                    clock = self.time(event, clock);
+                    self.action(event, &mut measures);
+                }
+                // A block may or may not run, so its events are timed from the clock before it,
+                // and after it the time is known only if the block did not move it.
+                Item::Ifdef(block) => {
+                    let mut inner = clock;
+                    for event in &block.events {
+                        inner = self.time(event, inner);
+                        self.action(event, &mut measures);
+                    }
+                    clock = match (clock, inner) {
+                        (Clock::At(before), Clock::At(after)) if before == after => clock,
+                        _ => Clock::Unknown,
+                    };
+                }
+            }
         }
     }
 
@@ -437,7 +479,15 @@ impl Checker {
             self.range(field.span, value, max, what);
         }
         match &packet.kind {
-            PacketKind::Tcp(tcp) => self.tcp(tcp, outbound),
+            PacketKind::Tcp(tcp) => {
+                if !outbound && tcp.win.is_none() {
+                    self.diags.push(
+                        Diagnostic::error(packet.span, "an inbound packet needs a window")
+                            .with_help("add `win N`: tcpconf must know what window to send"),
+                    );
+                }
+                self.tcp(tcp, outbound);
+            }
             PacketKind::Udp(udp) => {
                 if let Some(ports) = &udp.ports {
                     self.ports(ports);
@@ -456,7 +506,7 @@ impl Checker {
                         .strip_prefix("type_")
                         .or_else(|| n.strip_prefix("code_"))
                         .is_some_and(|d| d.parse::<u8>().is_ok());
-                    if !numbered && !KNOWN_ICMP_NAMES.contains(&n) {
+                    if !numbered && !KNOWN_ICMP_NAMES.contains(&n) && !self.defined.contains(n) {
                         self.warning(
                             name.span,
                             format!(
@@ -580,7 +630,7 @@ impl Checker {
                     );
                 }
             }
-            PatternKind::Define(name) => {
+            PatternKind::Define(name) if !self.defined.contains(name) => {
                 self.warning(
                     pattern.span,
                     format!(
@@ -588,6 +638,7 @@ impl Checker {
                     ),
                 );
             }
+            PatternKind::Define(_) => {}
         }
     }
 
@@ -697,6 +748,9 @@ impl Checker {
         let Some(blob) = blob else { return Some(0) };
         let text = blob.node.as_str();
         if !text.chars().all(|c| c.is_ascii_hexdigit()) {
+            if self.defined.contains(text) {
+                return None;
+            }
             self.warning(
                 blob.span,
                 format!("`{text}` is not hex; it must be a -D define when the script runs"),
@@ -746,7 +800,7 @@ impl Checker {
             | ExprKind::Str(_)
             | ExprKind::StrPrefix(_) => {}
             ExprKind::Symbol(name) => {
-                if symbol_value(name).is_none() {
+                if symbol_value(name).is_none() && !self.defined.contains(name) {
                     self.warning(
                         expr.span,
                         format!("`{name}` is not a Linux constant tcpconf knows; it must be a -D define when the script runs"),
@@ -794,5 +848,44 @@ fn seconds(micros: i64) -> String {
     } else {
         let frac = format!("{frac:06}");
         format!("{sign}{whole}.{}s", frac.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(source: &str) -> Vec<String> {
+        let script = crate::script::parse(source).expect("parses");
+        check(&script).into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn alternative_ifdef_blocks_do_not_add_up() {
+        let source = "0 close(3) = 0\n#ifdef A\n+0.2 close(4) = 0\n#endif\n#ifdef B\n+0.2 close(4) = 0\n#endif\n0.3 close(5) = 0\n";
+        assert!(messages(source).is_empty(), "{:?}", messages(source));
+        let backwards = "0 close(3) = 0\n#ifdef A\n0.5 close(4) = 0\n0.4 close(4) = 0\n#endif\n";
+        assert_eq!(messages(backwards).len(), 1);
+    }
+
+    #[test]
+    fn relative_time_after_blocking_call_counts_from_its_start() {
+        let source = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n1...6 connect(3, ..., ...) = -1 ETIMEDOUT (x)\n+1 > S 0:0(0)\n+2.2 > S 0:0(0)\n5 close(3) = 0\n";
+        assert!(messages(source).is_empty(), "{:?}", messages(source));
+    }
+
+    #[test]
+    fn script_defines_count() {
+        let source = "--define=MY_OPT=3\n0 setsockopt(3, SOL_SOCKET, MY_OPT, [1], 4) = 0\n";
+        assert!(messages(source).is_empty(), "{:?}", messages(source));
+    }
+
+    #[test]
+    fn option_space() {
+        // 4 + 2 + 10 + 1 + 3 + 10 + 10 = 40 bytes, the most a header holds.
+        let full = "0 close(3) = 0\n+0 > S 0:0(0) <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7,FO 0011223344556677,sack 1:2>\n";
+        assert!(messages(full).is_empty(), "{:?}", messages(full));
+        let over = "0 close(3) = 0\n+0 > S 0:0(0) <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7,FO 0011223344556677,sack 1:2,eol>\n";
+        assert_eq!(messages(over).len(), 1, "{:?}", messages(over));
     }
 }

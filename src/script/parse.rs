@@ -6,6 +6,7 @@ use pest::iterators::{Pair, Pairs};
 
 use super::ast::*;
 use super::diag::{Diagnostic, LineIndex};
+use super::tokens::{MAX_NESTING, blank_comments, parse_flags, seconds_to_micros, too_deep};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/tcpconf.pest"]
@@ -15,7 +16,14 @@ pub(crate) struct Grammar;
 /// the grammar could not accept, with a plain-English statement of what it expected there.
 pub fn parse(source: &str) -> Result<Script, Diagnostic> {
     let index = LineIndex::new(source);
-    let mut pairs = Grammar::parse(Rule::script, source)
+    let blanked = blank_comments(source);
+    if let Some(at) = too_deep(&blanked) {
+        return Err(Diagnostic::error(
+            index.span(at, at + 1),
+            format!("brackets are nested more than {MAX_NESTING} levels deep"),
+        ));
+    }
+    let mut pairs = Grammar::parse(Rule::script, &blanked)
         .map_err(|error| super::diag::from_pest(&error, source, &index))?;
     let script = pairs
         .next()
@@ -36,6 +44,9 @@ pub fn parse_event(source: &str) -> Result<Event, Diagnostic> {
         )),
     }
 }
+
+/// How many `|` operands one expression may have (see [`MAX_NESTING`] for why there is a limit).
+const MAX_OR_OPERANDS: usize = 64;
 
 type Result<T, E = Diagnostic> = std::result::Result<T, E>;
 
@@ -780,7 +791,14 @@ impl<'i> Builder<'i> {
             Diagnostic::error(Span::default(), "internal error: empty expression")
         })?;
         let mut expr = self.operand(first)?;
-        for next in operands {
+        for (count, next) in operands.enumerate() {
+            // `|` chains nest to the left; keep them as shallow as brackets must be.
+            if count >= MAX_OR_OPERANDS {
+                return Err(Diagnostic::error(
+                    self.span(&next),
+                    format!("more than {MAX_OR_OPERANDS} values joined with `|`"),
+                ));
+            }
             let rhs = self.operand(next)?;
             let span = self.index.span(expr.span.start, rhs.span.end);
             expr = Expr {
@@ -899,72 +917,38 @@ impl<'a> Children<'a> {
     }
 }
 
-/// `S.`, `F.`, `P.`, `SEWA`, `4`, `-` → flags. Errors are messages for the flags token.
-pub(crate) fn parse_flags(text: &str) -> std::result::Result<TcpFlags, String> {
-    let mut flags = TcpFlags::default();
-    if text == "-" {
-        return Ok(flags);
-    }
-    for ch in text.chars().filter(|c| !c.is_whitespace()) {
-        let slot = match ch {
-            'S' => &mut flags.syn,
-            'F' => &mut flags.fin,
-            'R' => &mut flags.rst,
-            'P' => &mut flags.psh,
-            '.' => &mut flags.ack,
-            'U' => &mut flags.urg,
-            'E' => &mut flags.ece,
-            'W' => &mut flags.cwr,
-            'A' => &mut flags.ae,
-            '0'..='7' => {
-                if flags.ace.is_some() {
-                    return Err("only one AccECN ACE digit may be given".to_string());
-                }
-                flags.ace = ch.to_digit(8).and_then(|d| u8::try_from(d).ok());
-                continue;
-            }
-            other => return Err(format!("`{other}` is not a TCP flag")),
-        };
-        if *slot {
-            return Err(format!("TCP flag `{ch}` is given twice"));
-        }
-        *slot = true;
-    }
-    if flags.ace.is_some() && (flags.ece || flags.cwr || flags.ae) {
-        return Err(
-            "an AccECN ACE digit already sets the AE, CWR and ECE bits; drop `A`, `W` and `E`"
-                .to_string(),
-        );
-    }
-    Ok(flags)
-}
-
-/// Decimal seconds → microseconds without floating point, rounding past the sixth decimal.
-pub(crate) fn seconds_to_micros(text: &str) -> Option<i64> {
-    let (int, frac) = match text.split_once('.') {
-        Some((int, frac)) => (int, frac),
-        None => (text, ""),
-    };
-    let whole: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut micros: i64 = 0;
-    let mut digits = frac.chars();
-    for _ in 0..6 {
-        let d = digits.next().and_then(|c| c.to_digit(10)).unwrap_or(0);
-        micros = micros * 10 + i64::from(d);
-    }
-    if digits
-        .next()
-        .and_then(|c| c.to_digit(10))
-        .is_some_and(|d| d >= 5)
-    {
-        micros += 1;
-    }
-    whole.checked_mul(1_000_000)?.checked_add(micros)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parses without blanking comments first, to show that blanking changes nothing.
+    fn parse_unblanked(source: &str) -> Script {
+        let index = LineIndex::new(source);
+        let mut pairs = Grammar::parse(Rule::script, source).expect("parses");
+        let script = pairs.next().expect("a script");
+        Builder { index: &index }.script(script).expect("builds")
+    }
+
+    #[test]
+    fn blanking_comments_keeps_meaning_and_offsets() {
+        let sources = [
+            "// c\n//! title: a `quote // not a comment\n0 `echo // kept` // gone\n",
+            "/* a\n b */ 0 write(3, \"x // y\", 1) = 1 /* c */\n+0 %{ x = '//' }%\n",
+            "0 close(3) = 0 // trailing \"unbalanced\n+0 close(4) = 0\n",
+        ];
+        for source in sources {
+            let blanked = blank_comments(source);
+            assert_eq!(blanked.len(), source.len());
+            assert_eq!(blanked.matches('\n').count(), source.matches('\n').count());
+            assert_eq!(
+                parse(source).expect("parses"),
+                parse_unblanked(source),
+                "{source}"
+            );
+        }
+        assert!(blank_comments("`echo // x`").contains("// x"));
+        assert!(!blank_comments("0 close(3) = 0 // x").contains("// x"));
+    }
 
     fn event(text: &str) -> Event {
         parse_event(text).unwrap_or_else(|d| panic!("{text}: {d}"))
@@ -1095,15 +1079,6 @@ mod tests {
                 }
             }
         );
-    }
-
-    #[test]
-    fn seconds_are_exact() {
-        assert_eq!(seconds_to_micros("0.000001"), Some(1));
-        assert_eq!(seconds_to_micros(".1"), Some(100_000));
-        assert_eq!(seconds_to_micros("2"), Some(2_000_000));
-        assert_eq!(seconds_to_micros("0.0000015"), Some(2));
-        assert_eq!(seconds_to_micros("99999999999999999999"), None);
     }
 
     #[test]

@@ -16,8 +16,11 @@ use std::time::Duration;
 
 pub use nix::errno::Errno;
 
+pub mod linux;
 pub mod reference;
+mod registry;
 mod syscall;
+pub use registry::*;
 pub use syscall::*;
 
 /// A file descriptor as the stack under test numbers it (the engine maps script fds onto these).
