@@ -539,9 +539,18 @@ impl Tcb {
         self.send_ack(cx, now);
     }
 
-    /// `<SEQ=SND.NXT><CTL=RST>`: the reset an application abort sends (RFC 9293 §3.10.5).
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>`: the reset an application abort sends.
+    ///
+    /// §3.10.5 writes it `<SEQ=SND.NXT><CTL=RST>`, but §3.1 says the acknowledgment number "is
+    /// always sent" once the connection is synchronized; every state that aborts with a RST has
+    /// RCV.NXT, so the ACK bit is set, as Linux and the BSDs do.
     fn send_reset(&mut self, cx: &mut Ctx<'_>) {
-        self.emit(cx, self.snd_nxt, Flags::RST, Options::default());
+        self.emit(
+            cx,
+            self.snd_nxt,
+            Flags::RST | Flags::ACK,
+            Options::default(),
+        );
     }
 
     /// Enters CLOSED after an abort: queues flushed, timers stopped, error recorded for the

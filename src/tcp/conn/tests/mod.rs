@@ -1113,7 +1113,8 @@ mod s3_6_closing {
         p.out();
         p.host.close(p.fd.unwrap(), p.now).unwrap();
         let o = p.one();
-        assert_eq!((o.flags, o.seq), (Flags::RST, p.host_nxt));
+        assert_eq!((o.flags, o.seq), (Flags::RST | Flags::ACK, p.host_nxt));
+        assert_eq!(o.ack, p.nxt, "the reset carries RCV.NXT (§3.1)");
         assert_eq!(p.state(), State::Closed);
     }
 
@@ -1124,7 +1125,7 @@ mod s3_6_closing {
             .setsockopt(p.fd.unwrap(), SockOpt::Linger(Some(0)))
             .unwrap();
         p.host.close(p.fd.unwrap(), p.now).unwrap();
-        assert_eq!(p.one().flags, Flags::RST);
+        assert_eq!(p.one().flags, Flags::RST | Flags::ACK);
         assert!(p.host.connections().iter().all(|c| c.remote.is_none()));
     }
 
@@ -1150,7 +1151,7 @@ mod s3_6_closing {
         let mut p = Peer::syn_received_passive(p9293());
         p.send(Flags::ACK, &[]);
         p.host.close(p.listener.unwrap(), p.now).unwrap();
-        assert_eq!(p.one().flags, Flags::RST);
+        assert_eq!(p.one().flags, Flags::RST | Flags::ACK);
         assert!(p.host.connections().is_empty());
     }
 
