@@ -463,3 +463,22 @@ fn corpus_scripts_round_trip() {
     }
     eprintln!("{checked} corpus scripts round-tripped");
 }
+
+/// Option values the fuzzer found printing back wrongly: quotes inside bare values, form feeds
+/// (grammar whitespace) inside values.
+#[test]
+fn awkward_option_values_round_trip() {
+    for source in [
+        "--cc=\",[x\"yy\n0 close(3) = 0\n",
+        "--cc=\"a b\"\n0 close(3) = 0\n",
+        "--cc=\"a\u{0c}b\"\n0 close(3) = 0\n",
+        "--cc=a\"b\"c\n0 close(3) = 0\n",
+        "--cc=\"\"\n0 close(3) = 0\n",
+        "//! k: x\r--c=a*//*/b\n0 close(3) = 0\n",
+    ] {
+        let script = parse(source).unwrap_or_else(|d| panic!("{source:?}: {d}"));
+        let text = print(&script);
+        let reparsed = parse(&text).unwrap_or_else(|d| panic!("{text:?}: {d}"));
+        assert_eq!(reparsed, script, "{text:?}");
+    }
+}
