@@ -176,6 +176,18 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
                     "UDP packets and outbound ICMP are not supported yet",
                 ));
             }
+            Action::Syscall(call)
+                if !caps.shut_rd
+                    && call.name.node == "shutdown"
+                    && call.args.get(1).is_some_and(|a| {
+                        matches!(&a.kind, crate::script::ast::ExprKind::Symbol(s) if s == "SHUT_RD")
+                    }) =>
+            {
+                return Err(Stop::skip(
+                    Some(location(call.span)),
+                    format!("stack `{}` has no shutdown(SHUT_RD) of its own", info.name),
+                ));
+            }
             Action::Packet(p)
                 if p.direction.node == Direction::Outbound
                     && matches!(&p.kind, PacketKind::Tcp(t) if t.udp_encap.is_some() || t.psp_spi.is_some()) =>

@@ -520,6 +520,18 @@ fn skips_and_errors_are_never_passes_or_failures() {
         "{:?}",
         r.verdict
     );
+    let mut no_shut_rd = Fake::new(|_, _| {});
+    no_shut_rd.caps.shut_rd = false;
+    let r = run_text(
+        &format!("{text}+0 shutdown(3, SHUT_RD) = 0\n"),
+        &mut no_shut_rd,
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Skip { reason, location } if reason.contains("SHUT_RD") && location.as_ref().is_some_and(|l| l.line == 5)),
+        "{:?}",
+        r.verdict
+    );
     let r = run_text(
         &format!("--no_such_option=1\n{text}"),
         &mut Fake::new(|_, _| {}),
