@@ -124,6 +124,10 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
     let mut script = script.resolve_ifdefs(&settings.defines);
     defines::substitute(&mut script, &settings.defines)?;
 
+    if script.all_events().next().is_none() {
+        // Nothing would run, and nothing that did not run may pass.
+        return Err(Stop::error(None, "the script has no events to run"));
+    }
     let (family_ok, family) = match settings.ip_version {
         IpVersion::V4 => (caps.ipv4, "IPv4"),
         IpVersion::V6 => (caps.ipv6, "IPv6"),

@@ -520,6 +520,16 @@ fn skips_and_errors_are_never_passes_or_failures() {
         "{:?}",
         r.verdict
     );
+    let r = run_text(
+        "// nothing but a comment\n",
+        &mut Fake::new(|_, _| {}),
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Error { message, .. } if message.contains("no events")),
+        "{:?}",
+        r.verdict
+    );
     let mut no_shut_rd = Fake::new(|_, _| {});
     no_shut_rd.caps.shut_rd = false;
     let r = run_text(
