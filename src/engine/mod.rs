@@ -2,8 +2,8 @@
 //!
 //! [`run`] resolves the run's [`Settings`] (defaults, the script's option lines, then the caller's
 //! flags), checks that the stack can run the script at all (a missing capability is a `skip`),
-//! sets the stack up, plays the script's events in time ([`runner`]), applies the strict end, and
-//! tears the stack down. The [`RunResult`] carries the [`Verdict`], the [`Trace`] and any
+//! sets the stack up, plays the script's events in time (the `runner` module), applies the strict
+//! end, and tears the stack down. The [`RunResult`] carries the [`Verdict`], the [`Trace`] and any
 //! [`Measurement`]s.
 
 mod conn;
@@ -238,6 +238,8 @@ fn execute(
     let caps = stack.info().capabilities;
     let clock = RealClock::start();
     if let Err(e) = stack.setup(&p.net, clock) {
+        // Whatever the failed set-up left behind is released; its own error matters less.
+        let _ = stack.teardown();
         return Stop::from_stack(e, None).into_verdict();
     }
     let mut runner = Runner::new(stack, caps, p.settings.clone(), p.net.clone(), clock);
