@@ -12,6 +12,7 @@ mod inbound;
 mod matcher;
 pub mod notation;
 pub mod options;
+mod priority;
 mod result;
 mod runner;
 mod stop;
@@ -236,6 +237,8 @@ fn execute(
     result: &mut RunResult,
 ) -> Verdict {
     let caps = stack.info().capabilities;
+    // Before set-up, so that the adapter's threads inherit it.
+    let priority = (caps.time == crate::stack::TimeModel::Real).then(priority::raise);
     let clock = RealClock::start();
     if let Err(e) = stack.setup(&p.net, clock) {
         // Whatever the failed set-up left behind is released; its own error matters less.
@@ -244,6 +247,9 @@ fn execute(
     }
     let mut runner = Runner::new(stack, caps, p.settings.clone(), p.net.clone(), clock);
     runner.shell_dir = opts.shell_dir.clone();
+    if let Some(guard) = &priority {
+        runner.note_priority(guard.raised());
+    }
     let outcome = play(p, &mut runner, opts);
     // The cleanup command runs even after a failure (packetdrill's `die()`), but only with
     // --allow-shell (checked in `prepare`).

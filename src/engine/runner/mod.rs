@@ -138,6 +138,15 @@ impl<'s> Runner<'s> {
         self.caps.time == TimeModel::Real
     }
 
+    /// Records in the trace whether the run got real-time scheduling.
+    pub fn note_priority(&mut self, raised: bool) {
+        self.note(if raised {
+            "running under SCHED_RR, as packetdrill does".into()
+        } else {
+            "no real-time scheduling (needs CAP_SYS_NICE and two CPUs): a loaded machine may cause timing failures".into()
+        });
+    }
+
     fn note(&mut self, text: String) {
         self.trace
             .push(self.now, self.line, TraceKind::Note { text });
