@@ -90,6 +90,9 @@ pub struct RunArgs {
     /// packetdrill: check outbound TS val at this tick (microseconds; 0 = don't).
     #[arg(long = "tcp_ts_tick_usecs", alias = "tcp-ts-tick-usecs")]
     tcp_ts_tick_usecs: Option<String>,
+    /// packetdrill: keep send buffers alive (accepted for runner compatibility; no effect here).
+    #[arg(long = "send_omit_free", hide = true)]
+    send_omit_free: bool,
     /// packetdrill: define SYM=value (for `#ifdef` and symbols in the script).
     #[arg(short = 'D', long = "define", value_name = "SYM=VALUE")]
     define: Vec<String>,
@@ -123,6 +126,7 @@ impl RunArgs {
         for (name, set) in [
             ("strict_segments", self.strict_segments),
             ("tcp_ts_ecr_scaled", self.tcp_ts_ecr_scaled),
+            ("send_omit_free", self.send_omit_free),
         ] {
             if set {
                 flags.push(Flag::new(name, "1"));
