@@ -16,6 +16,7 @@ use std::time::Duration;
 
 pub use nix::errno::Errno;
 
+pub mod exec;
 pub mod smoltcp;
 mod syscall;
 pub use syscall::*;
