@@ -10,4 +10,8 @@
 //! under test), `engine` (runs one script), `report` (outputs).
 
 pub mod clock;
+pub mod engine;
+pub mod report;
+pub mod script;
 pub mod stack;
+pub mod wire;

@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod check;
+mod run;
+
 /// TCP conformance test harness: packetdrill-style scripts against a TCP stack, per RFC 9293 clause.
 #[derive(Debug, Parser)]
 #[command(name = "tcpconf", version, about)]
@@ -13,14 +16,28 @@ struct Cli {
 }
 
 #[derive(Debug, clap::Subcommand)]
-enum Command {}
+enum Command {
+    /// Check scripts (syntax and meaning) without running them.
+    Check(check::CheckArgs),
+    /// Run scripts against a stack under test and report pass / fail / skip / error.
+    Run(Box<run::RunArgs>),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+        Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Run(args)) => run::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("tcpconf: error: {error:#}");
             ExitCode::from(2)
         }
     }

@@ -17,8 +17,10 @@ use std::time::Duration;
 pub use nix::errno::Errno;
 
 pub mod exec;
+mod registry;
 pub mod smoltcp;
 mod syscall;
+pub use registry::*;
 pub use syscall::*;
 
 /// A file descriptor as the stack under test numbers it (the engine maps script fds onto these).

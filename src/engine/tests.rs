@@ -1,0 +1,701 @@
+//! The engine against the scripted fake stack: matching, translation, timing, blocking calls,
+//! strict end, verdict mapping and GSO merging, with no real TCP involved.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::fake::{Actions, Fake, Input, from_stack, reply};
+use super::{Flag, RunOptions, RunResult, Verdict, run};
+use crate::stack::{Connection, Errno, StackError, Syscall, SyscallOutcome, TcpState};
+use crate::wire::{Segment, TcpFlags, TcpOption};
+
+const ISN: u32 = 1_000_000;
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+fn run_text(text: &str, fake: &mut Fake, opts: &RunOptions) -> RunResult {
+    let script =
+        crate::script::parse(text).unwrap_or_else(|d| panic!("test script does not parse: {d:?}"));
+    let mut r = run(&script, fake, opts);
+    r.attach_source(text);
+    r
+}
+
+fn fail_message(r: &RunResult) -> String {
+    match &r.verdict {
+        Verdict::Fail(f) => format!(
+            "L{} {}",
+            f.location.as_ref().map_or(0, |l| l.line),
+            f.message
+        ),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+const LISTEN: &str = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
+";
+
+/// A passive-open stack: answers a SYN with a SYN-ACK (ISN 1000000) after `synack_delay`, with
+/// `options`.
+fn server(synack_delay: Duration, options: Vec<TcpOption>) -> Fake {
+    Fake::new(move |a: &mut Actions, input| {
+        if let Input::Inject(seg) = input
+            && seg.flags == TcpFlags::SYN
+        {
+            let s = reply(
+                seg,
+                TcpFlags::SYN | TcpFlags::ACK,
+                ISN,
+                seg.seq.wrapping_add(1),
+                options.clone(),
+                0,
+            );
+            a.send(synack_delay, s);
+        }
+    })
+}
+
+#[test]
+fn passive_open_translates_both_directions() {
+    let text = format!(
+        "{LISTEN}+.1 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 win 65535 <mss 1460>
++.01 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
+"
+    );
+    let mut fake = server(Duration::ZERO, vec![TcpOption::Mss(1460)]);
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let (at, ack) = fake.injected.get(1).expect("the ACK was injected").clone();
+    assert_eq!(at, ms(110));
+    assert_eq!(ack.ack, ISN + 1, "inbound ack is relative to the live ISN");
+    assert_eq!(ack.seq, 1);
+    assert!(fake.torn_down);
+    assert!(matches!(
+        fake.calls.last(),
+        Some((_, Syscall::Accept { fd: 3 }))
+    ));
+}
+
+#[test]
+fn literal_syn_seq_and_absolute_ack_on_syn_packets() {
+    let text = format!(
+        "{LISTEN}+0 < S 17:17(0) win 65535
++0 > S. 0:0(0) ack 18 win 65535
++0 < . 1:1(0) ack 1 win 65535
+"
+    );
+    let mut fake = server(Duration::ZERO, vec![]);
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    assert_eq!(fake.injected[0].1.seq, 17);
+    assert_eq!(
+        (fake.injected[1].1.seq, fake.injected[1].1.ack),
+        (18, ISN + 1)
+    );
+}
+
+#[test]
+fn field_mismatch_names_the_field_and_line() {
+    let text = format!("{LISTEN}+0 < S 0:0(0) win 65535\n+0 > S. 0:0(0) ack 1 win 257\n");
+    let r = run_text(
+        &text,
+        &mut server(Duration::ZERO, vec![]),
+        &RunOptions::default(),
+    );
+    let Verdict::Fail(f) = &r.verdict else {
+        panic!("{:?}", r.verdict)
+    };
+    let loc = f.location.as_ref().expect("line");
+    assert_eq!(loc.line, 6);
+    assert_eq!(loc.source, "+0 > S. 0:0(0) ack 1 win 257");
+    assert_eq!(
+        f.differences,
+        vec!["tcp_window: expected 257 vs actual 65535".to_string()]
+    );
+    assert!(
+        f.actual
+            .as_deref()
+            .is_some_and(|a| a.contains("S. 0:0(0) ack 1 win 65535")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn wildcards_and_unordered_options_match() {
+    let text = format!(
+        "//! title: wildcards\n{LISTEN}+0 < S 0:0(0) win 65535 <mss 1000>
++0 > S. 0:0(0) ack 1 win * <{{mss 536..1460, sackOK, ...}}>
+"
+    );
+    let opts = vec![
+        TcpOption::Mss(1460),
+        TcpOption::Nop,
+        TcpOption::WindowScale(7),
+        TcpOption::SackPermitted,
+    ];
+    let r = run_text(
+        &text,
+        &mut server(Duration::ZERO, opts.clone()),
+        &RunOptions::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let strict_list = text.replace(", ...}", "}");
+    let r = run_text(
+        &strict_list,
+        &mut server(Duration::ZERO, opts),
+        &RunOptions::default(),
+    );
+    assert!(
+        fail_message(&r).contains("unexpected option(s) wscale 7"),
+        "{:?}",
+        r.verdict
+    );
+}
+
+#[test]
+fn tolerance_edges() {
+    let text = format!("{LISTEN}+0 < S 0:0(0) win 65535\n+0 > S. 0:0(0) ack 1 win 65535\n");
+    let on_edge = run_text(
+        &text,
+        &mut server(Duration::from_micros(4000), vec![]),
+        &RunOptions::default(),
+    );
+    assert_eq!(on_edge.verdict, Verdict::Pass);
+    let late = run_text(
+        &text,
+        &mut server(Duration::from_micros(4001), vec![]),
+        &RunOptions::default(),
+    );
+    assert_eq!(
+        fail_message(&late),
+        "L6 timing error: expected outbound packet at 0.000000 sec but happened at 0.004001 sec; tolerance 0.004000 sec"
+    );
+    let opts = RunOptions {
+        flags: vec![Flag::new("tolerance_usecs", "10000")],
+        ..RunOptions::default()
+    };
+    let loose = run_text(&text, &mut server(ms(9), vec![]), &opts);
+    assert_eq!(loose.verdict, Verdict::Pass);
+    // The script's own option line applies unless the command line overrides it.
+    let scripted = format!("--tolerance_usecs=10000\n{text}");
+    assert_eq!(
+        run_text(
+            &scripted,
+            &mut server(ms(9), vec![]),
+            &RunOptions::default()
+        )
+        .verdict,
+        Verdict::Pass
+    );
+    let overridden = RunOptions {
+        flags: vec![Flag::new("tolerance_usecs", "1000")],
+        ..RunOptions::default()
+    };
+    assert!(
+        !run_text(&scripted, &mut server(ms(9), vec![]), &overridden)
+            .verdict
+            .is_pass()
+    );
+}
+
+#[test]
+fn tolerance_grows_with_the_gap() {
+    // 12.5 % of a 1 s gap is 125 ms: a packet 100 ms late still matches.
+    let text = format!("{LISTEN}+0 < S 0:0(0) win 65535\n+1 > S. 0:0(0) ack 1 win 65535\n");
+    let r = run_text(&text, &mut server(ms(1100), vec![]), &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.verdict);
+    let r = run_text(&text, &mut server(ms(1130), vec![]), &RunOptions::default());
+    assert!(
+        fail_message(&r).contains("tolerance 0.125000 sec"),
+        "{:?}",
+        r.verdict
+    );
+}
+
+#[test]
+fn missing_packet_times_out() {
+    let text = format!("{LISTEN}+0 < S 0:0(0) win 65535\n+0 > S. 0:0(0) ack 1 win 65535\n");
+    let r = run_text(&text, &mut Fake::new(|_, _| {}), &RunOptions::default());
+    assert!(
+        fail_message(&r).starts_with("L6 timed out waiting for packet"),
+        "{:?}",
+        r.verdict
+    );
+}
+
+#[test]
+fn ts_ecr_maps_to_the_live_val() {
+    let text = format!(
+        "{LISTEN}+0 < S 0:0(0) win 65535 <TS val 5 ecr 0>
++0 > S. 0:0(0) ack 1 <TS val 100 ecr 5>
++0 < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 6 ecr 100>
+"
+    );
+    let ts = vec![TcpOption::Timestamp {
+        val: 777_777,
+        ecr: 5,
+    }];
+    let mut fake = server(Duration::ZERO, ts.clone());
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let echoed = fake.injected[1].1.options.iter().find_map(|o| match o {
+        TcpOption::Timestamp { ecr, .. } => Some(*ecr),
+        _ => None,
+    });
+    assert_eq!(echoed, Some(777_777));
+    // An ecr the stack never sent cannot be mapped: a script error, not a stack failure.
+    let bad = text.replace("ecr 100>", "ecr 99>");
+    let r = run_text(
+        &bad,
+        &mut server(Duration::ZERO, ts),
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Error { message, .. } if message.contains("unable to infer live TS ecr")),
+        "{:?}",
+        r.verdict
+    );
+}
+
+/// A stack whose accept() blocks until the handshake's ACK arrives, then returns after `extra`.
+fn blocking_accept(extra: Duration) -> Fake {
+    Fake::new(move |a: &mut Actions, input| match input {
+        Input::Inject(seg) if seg.flags == TcpFlags::SYN => {
+            a.send(
+                Duration::ZERO,
+                reply(seg, TcpFlags::SYN | TcpFlags::ACK, ISN, 1, vec![], 0),
+            );
+        }
+        Input::Inject(seg) if seg.flags == TcpFlags::ACK => a.release(extra, SyscallOutcome::ok(4)),
+        Input::Call(Syscall::Accept { .. }) => a.block_forever(),
+        _ => {}
+    })
+}
+
+#[test]
+fn blocking_call_returns_in_time() {
+    let text = format!(
+        "{LISTEN}+0...0.200 accept(3, ..., ...) = 4
++.1 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++.1 < . 1:1(0) ack 1 win 65535
++0 close(4) = 0
+"
+    );
+    let r = run_text(
+        &text,
+        &mut blocking_accept(Duration::ZERO),
+        &RunOptions::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let late = run_text(&text, &mut blocking_accept(ms(50)), &RunOptions::default());
+    assert!(
+        fail_message(&late)
+            .starts_with("L5 timing error: expected system call return at 0.200000 sec"),
+        "{:?}",
+        late.verdict
+    );
+}
+
+#[test]
+fn unexpected_block_fails() {
+    let text = format!("{LISTEN}+0 accept(3, ..., ...) = 4\n");
+    let r = run_text(
+        &text,
+        &mut blocking_accept(Duration::ZERO),
+        &RunOptions::default(),
+    );
+    assert!(
+        fail_message(&r).contains("accept() blocked, but the script expects it to return at once"),
+        "{:?}",
+        r.verdict
+    );
+}
+
+#[test]
+fn syscall_mismatch_names_the_errno() {
+    let text = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 connect(3, ..., ...) = 0\n";
+    let mut fake = Fake::new(|a: &mut Actions, input| {
+        if let Input::Call(Syscall::Connect { .. }) = input {
+            a.done(SyscallOutcome::err(Errno::ECONNREFUSED));
+        }
+    });
+    let r = run_text(text, &mut fake, &RunOptions::default());
+    assert_eq!(
+        fail_message(&r),
+        "L2 connect: expected result 0 but got -1 ECONNREFUSED (Connection refused)"
+    );
+    let errno = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 connect(3, ..., ...) = -1 ECONNRESET (reset)\n";
+    let r = run_text(errno, &mut fake, &RunOptions::default());
+    assert_eq!(
+        fail_message(&r),
+        "L2 connect: expected errno ECONNRESET but got -1 ECONNREFUSED (Connection refused)"
+    );
+}
+
+#[test]
+fn active_open_learns_port_and_isn_and_maps_fds() {
+    let text = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
++0 fcntl(5, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(5, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <...>
++.01 < S. 0:0(0) ack 1 win 65535
++0 > . 1:1(0) ack 1
++0 getsockopt(5, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
+";
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let seen = calls.clone();
+    let mut fake = Fake::new(move |a: &mut Actions, input| match input {
+        Input::Call(call) => {
+            seen.borrow_mut().push(call.clone());
+            match call {
+                Syscall::Socket { .. } => a.done(SyscallOutcome::ok(9)),
+                Syscall::Connect { addr, .. } => {
+                    assert_eq!(addr.to_string(), "192.0.2.1:8080");
+                    a.send(
+                        Duration::ZERO,
+                        from_stack(51000, 8080, TcpFlags::SYN, 5000, 0),
+                    );
+                    a.done(SyscallOutcome::err(Errno::EINPROGRESS));
+                }
+                Syscall::GetSockOpt { .. } => a.done(SyscallOutcome::ok_with(
+                    0,
+                    crate::stack::SyscallOutput::Int(0),
+                )),
+                _ => {}
+            }
+        }
+        Input::Inject(seg) => {
+            assert_eq!((seg.dst_port, seg.ack), (51000, 5001));
+            a.send(
+                Duration::ZERO,
+                reply(seg, TcpFlags::ACK, 5001, seg.seq.wrapping_add(1), vec![], 0),
+            );
+        }
+    });
+    let r = run_text(text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    // Script fd 5 is live fd 9 everywhere after socket().
+    assert!(
+        calls.borrow().iter().skip(1).all(|c| c.fd() == Some(9)),
+        "{:?}",
+        calls.borrow()
+    );
+}
+
+/// A server that also sends a pure ACK 50 ms after the handshake completes.
+fn chatty_server() -> Fake {
+    Fake::new(|a: &mut Actions, input| {
+        if let Input::Inject(seg) = input {
+            if seg.flags == TcpFlags::SYN {
+                a.send(
+                    Duration::ZERO,
+                    reply(seg, TcpFlags::SYN | TcpFlags::ACK, ISN, 1, vec![], 0),
+                );
+            } else {
+                a.send(ms(50), reply(seg, TcpFlags::ACK, ISN + 1, 1, vec![], 0));
+            }
+        }
+    })
+}
+
+#[test]
+fn strict_end_catches_leftover_packets() {
+    let text = format!(
+        "{LISTEN}+0 < S 0:0(0) win 65535\n+0 > S. 0:0(0) ack 1 win 65535\n+0 < . 1:1(0) ack 1 win 65535\n"
+    );
+    let plain = run_text(&text, &mut chatty_server(), &RunOptions::default());
+    assert_eq!(
+        plain.verdict,
+        Verdict::Pass,
+        "plain packetdrill scripts are not strict by default"
+    );
+    let strict = RunOptions {
+        strict: Some(true),
+        ..RunOptions::default()
+    };
+    let r = run_text(&text, &mut chatty_server(), &strict);
+    let Verdict::Fail(f) = &r.verdict else {
+        panic!("{:?}", r.verdict)
+    };
+    assert!(f.location.is_none());
+    assert!(
+        f.message
+            .starts_with("strict end: the stack sent 1 packet(s)"),
+        "{f:?}"
+    );
+    // Metadata switches strict mode on; a short quiet period lets the late ACK go unseen.
+    let with_meta = format!("//! title: t\n{text}");
+    assert!(
+        !run_text(&with_meta, &mut chatty_server(), &RunOptions::default())
+            .verdict
+            .is_pass()
+    );
+    let quiet = RunOptions {
+        quiet_usecs: Some(10_000),
+        ..RunOptions::default()
+    };
+    assert_eq!(
+        run_text(&with_meta, &mut chatty_server(), &quiet).verdict,
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn skips_and_errors_are_never_passes_or_failures() {
+    let text = LISTEN.to_string();
+    let mut unsupported = Fake::new(|a: &mut Actions, input| {
+        if let Input::Call(Syscall::SetSockOpt { .. }) = input {
+            a.block_forever();
+        }
+    });
+    // An adapter that says Unsupported: skip, with its reason and line.
+    struct Unsupported;
+    impl Unsupported {
+        fn fake() -> Fake {
+            let mut f = Fake::new(|_, _| {});
+            f.setup_error = Some(|| StackError::Unsupported("no SO_REUSEADDR here".into()));
+            f
+        }
+    }
+    let r = run_text(&text, &mut Unsupported::fake(), &RunOptions::default());
+    assert!(matches!(&r.verdict, Verdict::Skip { reason, .. } if reason == "no SO_REUSEADDR here"));
+    let mut env = Fake::new(|_, _| {});
+    env.setup_error = Some(|| StackError::Environment("no CAP_NET_ADMIN".into()));
+    let r = run_text(&text, &mut env, &RunOptions::default());
+    assert!(
+        matches!(&r.verdict, Verdict::Error { message, .. } if message.contains("no CAP_NET_ADMIN"))
+    );
+    let r = run_text(
+        &format!("`sysctl -q x=1`\n{text}"),
+        &mut unsupported,
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Skip { reason, .. } if reason.contains("--allow-shell")),
+        "{:?}",
+        r.verdict
+    );
+    let shell = RunOptions {
+        allow_shell: true,
+        ..RunOptions::default()
+    };
+    let r = run_text(
+        &format!("`sysctl -q x=1`\n{text}"),
+        &mut unsupported,
+        &shell,
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Skip { reason, .. } if reason.contains("cannot run shell")),
+        "{:?}",
+        r.verdict
+    );
+    let r = run_text(
+        &format!("{text}+0 %{{ assert tcpi_snd_cwnd == 10 }}%\n"),
+        &mut unsupported,
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Skip { reason, .. } if reason.contains("python")),
+        "{:?}",
+        r.verdict
+    );
+    let mut v4only = Fake::new(|_, _| {});
+    v4only.caps.ipv6 = false;
+    let r = run_text(
+        &format!("--ip_version=ipv6\n{text}"),
+        &mut v4only,
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Skip { reason, .. } if reason.contains("IPv6")),
+        "{:?}",
+        r.verdict
+    );
+    let r = run_text(
+        &format!("--no_such_option=1\n{text}"),
+        &mut Fake::new(|_, _| {}),
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Error { message, .. } if message.contains("unknown option --no_such_option"))
+    );
+    let r = run_text(
+        &format!("--non_fatal=packet\n{text}"),
+        &mut Fake::new(|_, _| {}),
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Skip { .. }),
+        "{:?}",
+        r.verdict
+    );
+    let r = run_text(
+        &format!("--send_omit_free\n{text}"),
+        &mut Fake::new(|_, _| {}),
+        &RunOptions::default(),
+    );
+    assert_eq!(r.verdict, Verdict::Pass);
+}
+
+/// A server whose write() leaves as two segments of `piece` bytes each.
+fn gso_server(piece: usize) -> Fake {
+    Fake::new(move |a: &mut Actions, input| match input {
+        Input::Inject(seg) if seg.flags == TcpFlags::SYN => {
+            a.send(
+                Duration::ZERO,
+                reply(seg, TcpFlags::SYN | TcpFlags::ACK, ISN, 1, vec![], 0),
+            );
+        }
+        Input::Call(Syscall::Write { data, .. }) => {
+            let mut first = from_stack(8080, 40000, TcpFlags::ACK, ISN + 1, 1);
+            first.payload = vec![0; piece];
+            let mut second = from_stack(
+                8080,
+                40000,
+                TcpFlags::ACK | TcpFlags::PSH,
+                ISN + 1 + piece as u32,
+                1,
+            );
+            second.payload = vec![0; data.len() - piece];
+            a.send(Duration::ZERO, first);
+            a.send(Duration::ZERO, second);
+            a.done(SyscallOutcome::ok(data.len() as i64));
+        }
+        _ => {}
+    })
+}
+
+#[test]
+fn consecutive_segments_merge_into_one_script_packet() {
+    let text = format!(
+        "{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++0 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 2000) = 2000
++0 > P. 1:2001(2000) ack 1 win 65535
+"
+    );
+    let r = run_text(&text, &mut gso_server(1000), &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let strict = RunOptions {
+        flags: vec![Flag::parse("--strict_segments").expect("flag")],
+        ..RunOptions::default()
+    };
+    let r = run_text(&text, &mut gso_server(1000), &strict);
+    assert!(
+        fail_message(&r).contains("tcp_payload_len: expected 2000 vs actual 1000"),
+        "{:?}",
+        r.verdict
+    );
+    // The other way round: two script lines, one piece each.
+    let split = text.replace(
+        "+0 > P. 1:2001(2000) ack 1 win 65535\n",
+        "+0 > . 1:1001(1000) ack 1 win 65535\n+0 > P. 1001:2001(1000) ack 1 win 65535\n",
+    );
+    assert_eq!(
+        run_text(&split, &mut gso_server(1000), &RunOptions::default()).verdict,
+        Verdict::Pass
+    );
+}
+
+fn conn(state: TcpState, fd: Option<i32>) -> Connection {
+    Connection {
+        local: "192.168.0.1:8080".parse().expect("addr"),
+        remote: Some("192.0.2.1:40000".parse().expect("addr")),
+        state,
+        fd,
+    }
+}
+
+#[test]
+fn state_assertions_and_measurements() {
+    let text = format!(
+        "//! title: measure\n{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++0 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 assert state(4) == ESTABLISHED
++1 assert state == TIME_WAIT
++0 measure time_wait until state != TIME_WAIT within 600
++0 assert state == CLOSED
+"
+    );
+    let states = |now: Duration| {
+        if now < ms(500) {
+            vec![conn(TcpState::Established, Some(4))]
+        } else if now < Duration::from_secs(61) {
+            vec![conn(TcpState::TimeWait, None)]
+        } else {
+            vec![]
+        }
+    };
+    let mut fake = server(Duration::ZERO, vec![]).with_states(states);
+    let started = std::time::Instant::now();
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "virtual time must not sleep"
+    );
+    let m = r.measurements.first().expect("a measurement");
+    assert_eq!(m.name, "time_wait");
+    assert!((m.value_secs - 60.0).abs() < 0.1, "{m:?}");
+    let wrong = text.replace(
+        "+1 assert state == TIME_WAIT",
+        "+1 assert state == FIN_WAIT_2",
+    );
+    let r = run_text(
+        &wrong,
+        &mut server(Duration::ZERO, vec![]).with_states(states),
+        &RunOptions::default(),
+    );
+    assert!(
+        fail_message(&r).contains("expected state == FIN_WAIT_2 but the connection is TIME_WAIT"),
+        "{:?}",
+        r.verdict
+    );
+}
+
+#[test]
+fn trace_records_everything_with_times() {
+    let text = format!("{LISTEN}+.1 < S 0:0(0) win 65535\n+0 > S. 0:0(0) ack 1 win 65535\n");
+    let r = run_text(&text, &mut server(ms(1), vec![]), &RunOptions::default());
+    let kinds: Vec<&str> = r
+        .trace
+        .entries()
+        .iter()
+        .map(|e| match &e.kind {
+            super::TraceKind::Injected { .. } => "in",
+            super::TraceKind::Observed { .. } => "out",
+            super::TraceKind::Syscall { .. } => "call",
+            super::TraceKind::Returned { .. } => "ret",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "call", "ret", "call", "ret", "call", "ret", "call", "ret", "in", "out"
+        ]
+    );
+    let out = r.trace.entries().last().expect("entry");
+    assert_eq!(out.at, ms(101));
+    assert_eq!(r.trace.packets().count(), 2);
+    let seg: Option<Segment> = r
+        .trace
+        .packets()
+        .next()
+        .and_then(|(_, _, b)| crate::wire::decode(b).ok())
+        .and_then(|p| p.as_tcp().cloned());
+    assert_eq!(seg.map(|s| s.dst_port), Some(8080));
+}
