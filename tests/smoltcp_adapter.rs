@@ -1070,3 +1070,50 @@ fn gap6_sacked_data_is_retransmitted() {
         "SACKed data is sent again: {resent:?}"
     );
 }
+
+#[test]
+fn so_rcvbuf_is_clamped_like_linux() {
+    let mut s = new_stack();
+    let fd = ok(
+        &mut s,
+        ms(0),
+        Syscall::Socket {
+            domain: Domain::Inet,
+            nonblocking: false,
+        },
+    ) as Fd;
+    ok(
+        &mut s,
+        ms(0),
+        Syscall::SetSockOpt {
+            fd,
+            opt: SockOpt::RcvBuf(i32::MAX),
+        },
+    );
+    let got = call(
+        &mut s,
+        ms(0),
+        Syscall::GetSockOpt {
+            fd,
+            name: SockOptName::RcvBuf,
+        },
+    );
+    assert_eq!(got.output, SyscallOutput::Int(212_992));
+    ok(
+        &mut s,
+        ms(0),
+        Syscall::SetSockOpt {
+            fd,
+            opt: SockOpt::RcvBuf(-5),
+        },
+    );
+    let got = call(
+        &mut s,
+        ms(0),
+        Syscall::GetSockOpt {
+            fd,
+            name: SockOptName::RcvBuf,
+        },
+    );
+    assert_eq!(got.output, SyscallOutput::Int(2304));
+}

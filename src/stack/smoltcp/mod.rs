@@ -215,11 +215,11 @@ impl Stack for SmoltcpStack {
             name: "smoltcp".into(),
             version: SMOLTCP_VERSION.into(),
             profile: format!(
-                "smoltcp defaults: random_seed={:#x}, buffers rx {} B / tx {} B (SO_RCVBUF/SO_SNDBUF \
-                 only before listen/connect, not doubled), no TCP timestamps (no tsval generator), \
-                 Nagle on, ACK delay 10 ms, no congestion control, TIME-WAIT fixed 10 s, no retry \
-                 limit without TCP_USER_TIMEOUT; listen(backlog) emulated by backlog+1 listening \
-                 sockets; no SHUT_RD",
+                "smoltcp defaults: random_seed={:#x}, buffers rx {} B / tx {} B (SO_RCVBUF/\
+                 SO_SNDBUF only before listen/connect, clamped like Linux but not doubled), no \
+                 TCP timestamps (no tsval generator), Nagle on, ACK delay 10 ms, no congestion \
+                 control, TIME-WAIT fixed 10 s, no retry limit without TCP_USER_TIMEOUT; \
+                 listen(backlog) emulated by backlog+1 listening sockets; no SHUT_RD",
                 c.random_seed, c.rx_buffer, c.tx_buffer
             ),
             capabilities: Capabilities {

@@ -11,8 +11,8 @@
 //! - `listen(fd, backlog)` makes `backlog + 1` listening sockets (Linux's accept queue holds
 //!   `backlog + 1`), re-armed one by one as `accept()` takes connections; a SYN finding none
 //!   free is answered by smoltcp with RST where Linux would drop it;
-//! - `accept()`ed sockets inherit the listener's options; `SO_RCVBUF` is used as given (Linux
-//!   doubles it) and is the largest window smoltcp advertises;
+//! - `accept()`ed sockets inherit the listener's options; `SO_RCVBUF` is clamped to Linux's
+//!   bounds but not doubled as Linux does, and is the largest window smoltcp advertises;
 //! - a connection reaching CLOSED gets Linux's `tcp_reset()` errno when an RST for it was just
 //!   injected, ETIMEDOUT otherwise (smoltcp gives up silently only on its user timeout);
 //! - smoltcp empties the receive buffer when it is reset, so data Linux would still deliver
@@ -40,6 +40,12 @@ pub(super) const FIRST_EPHEMERAL_PORT: u16 = 49152;
 
 /// Upper bound on the emulated accept queue (Linux caps `backlog` at `net.core.somaxconn`).
 const MAX_BACKLOG: usize = 128;
+
+/// Linux's SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF (x86-64) and default `net.core.rmem_max` /
+/// `wmem_max`: the bounds of SO_RCVBUF / SO_SNDBUF.
+const RCVBUF_MIN: usize = 2304;
+const SNDBUF_MIN: usize = 4608;
+const BUFFER_MAX: usize = 212_992;
 
 /// Linux's O_NONBLOCK and O_RDWR, as `fcntl(F_GETFL)` reports them.
 const O_NONBLOCK: i32 = 0o4000;
@@ -606,7 +612,6 @@ impl Run {
         };
         let opened = !matches!(entry.kind, FdKind::Fresh);
         let opts = &mut entry.opts;
-        let positive = |v: i32| usize::try_from(v).ok().filter(|&v| v > 0);
         match opt {
             SockOpt::ReuseAddr(on) => opts.reuse_addr = *on,
             SockOpt::ReusePort(on) => opts.reuse_port = *on,
@@ -626,14 +631,12 @@ impl Run {
                         "SO_RCVBUF/SO_SNDBUF after listen()/connect(): socket buffers are fixed",
                     ));
                 }
-                let Some(size) = positive(*size) else {
-                    return Ok(Err(Errno::EINVAL));
-                };
-                // smoltcp's window field is limited to 1 GiB (RFC 7323 §2.3).
-                let size = size.min(1 << 30);
+                // Linux clamps to its minimum and to net.core.[rw]mem_max; so do we (without
+                // Linux's doubling), which also keeps a script from allocating gigabytes.
+                let size = usize::try_from(*size).unwrap_or(0).min(BUFFER_MAX);
                 match opt {
-                    SockOpt::RcvBuf(_) => opts.rcvbuf = size,
-                    _ => opts.sndbuf = size,
+                    SockOpt::RcvBuf(_) => opts.rcvbuf = size.max(RCVBUF_MIN),
+                    _ => opts.sndbuf = size.max(SNDBUF_MIN),
                 }
             }
             SockOpt::Raw { level, name, value } if RAW_TTL_OPTS.contains(&(*level, *name)) => {
