@@ -1117,3 +1117,30 @@ fn so_rcvbuf_is_clamped_like_linux() {
     );
     assert_eq!(got.output, SyscallOutput::Int(2304));
 }
+
+#[test]
+fn a_retransmitted_fin_in_time_wait_is_acked_and_restarts_the_timer() {
+    let mut p = open_passive();
+    let s = &mut p.stack;
+    ok(s, ms(1000), Syscall::Close { fd: p.fd });
+    expect_one(s, ms(1100));
+    inject(
+        s,
+        ms(1100),
+        Seg::new(peer(), me(), FIN | ACK, p.rcv, p.snd + 1),
+    );
+    expect_one(s, ms(1200));
+    assert_eq!(state_of(s, me(), peer()), TcpState::TimeWait);
+    // RFC 9293 §3.10.7.4 (TIME-WAIT): acknowledge it and restart the 2 MSL timeout.
+    inject(
+        s,
+        ms(6100),
+        Seg::new(peer(), me(), FIN | ACK, p.rcv, p.snd + 1),
+    );
+    let (at, ack) = expect_one(s, ms(6200));
+    assert_eq!((at, ack.flags, ack.ack), (ms(6100), ACK, p.rcv + 1));
+    expect_quiet(s, ms(6100 + 9_999));
+    assert_eq!(state_of(s, me(), peer()), TcpState::TimeWait);
+    expect_quiet(s, ms(6100 + 10_000));
+    assert_eq!(state_of(s, me(), peer()), TcpState::Closed);
+}
