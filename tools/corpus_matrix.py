@@ -388,14 +388,13 @@ def listen_scripts(c: Corpus) -> None:
         c.add(sc)
 
     probe = [
-        ("// ", "the listener still accepts a connection"),
+        ("//", "the listener still accepts a connection"),
         ("+.01", f"< S 0:0(0) win {RWIN} <mss 1460>"),
         ("+0", "> S. 0:0(0) ack 1 win * <{mss *, ...}>"),
         ("+.01", f"< . 1:1(0) ack 1 win {RWIN}"),
         ("+0", "accept(3, ..., ...) = 4"),
         ("+0", "assert state(4) == ESTABLISHED"),
     ]
-    probe[0] = ("//", probe[0][1])
 
     mk("syn", "a SYN is answered with SYN+ACK and leads to SYN-RECEIVED", [
         ("+.01", f"< S 0:0(0) win {RWIN} <mss 1460>"),
@@ -628,9 +627,6 @@ def matrix(c: Corpus) -> None:
             if sc is not None:
                 c.add(sc)
 
-
-# Re-exported for the other areas.
-__all__ = ["matrix", "sync_states", "Sync", "active_established"]
 
 
 def client_states() -> list[Sync]:

@@ -2,8 +2,8 @@
 //!
 //! [`run`] resolves the run's [`Settings`] (defaults, the script's option lines, then the caller's
 //! flags), checks that the stack can run the script at all (a missing capability is a `skip`),
-//! sets the stack up, plays the script's events in time ([`runner`]), applies the strict end, and
-//! tears the stack down. The [`RunResult`] carries the [`Verdict`], the [`Trace`] and any
+//! sets the stack up, plays the script's events in time (the `runner` module), applies the strict
+//! end, and tears the stack down. The [`RunResult`] carries the [`Verdict`], the [`Trace`] and any
 //! [`Measurement`]s.
 
 mod conn;
@@ -12,6 +12,7 @@ mod inbound;
 mod matcher;
 pub mod notation;
 pub mod options;
+mod priority;
 mod result;
 mod runner;
 mod stop;
@@ -124,6 +125,10 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
     let mut script = script.resolve_ifdefs(&settings.defines);
     defines::substitute(&mut script, &settings.defines)?;
 
+    if script.all_events().next().is_none() {
+        // Nothing would run, and nothing that did not run may pass.
+        return Err(Stop::error(None, "the script has no events to run"));
+    }
     let (family_ok, family) = match settings.ip_version {
         IpVersion::V4 => (caps.ipv4, "IPv4"),
         IpVersion::V6 => (caps.ipv6, "IPv6"),
@@ -176,6 +181,18 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
                     "UDP packets and outbound ICMP are not supported yet",
                 ));
             }
+            Action::Syscall(call)
+                if !caps.shut_rd
+                    && call.name.node == "shutdown"
+                    && call.args.get(1).is_some_and(|a| {
+                        matches!(&a.kind, crate::script::ast::ExprKind::Symbol(s) if s == "SHUT_RD")
+                    }) =>
+            {
+                return Err(Stop::skip(
+                    Some(location(call.span)),
+                    format!("stack `{}` has no shutdown(SHUT_RD) of its own", info.name),
+                ));
+            }
             Action::Packet(p)
                 if p.direction.node == Direction::Outbound
                     && matches!(&p.kind, PacketKind::Tcp(t) if t.udp_encap.is_some() || t.psp_spi.is_some()) =>
@@ -220,12 +237,19 @@ fn execute(
     result: &mut RunResult,
 ) -> Verdict {
     let caps = stack.info().capabilities;
+    // Before set-up, so that the adapter's threads inherit it.
+    let priority = (caps.time == crate::stack::TimeModel::Real).then(priority::raise);
     let clock = RealClock::start();
     if let Err(e) = stack.setup(&p.net, clock) {
+        // Whatever the failed set-up left behind is released; its own error matters less.
+        let _ = stack.teardown();
         return Stop::from_stack(e, None).into_verdict();
     }
     let mut runner = Runner::new(stack, caps, p.settings.clone(), p.net.clone(), clock);
     runner.shell_dir = opts.shell_dir.clone();
+    if let Some(guard) = &priority {
+        runner.note_priority(guard.raised());
+    }
     let outcome = play(p, &mut runner, opts);
     // The cleanup command runs even after a failure (packetdrill's `die()`), but only with
     // --allow-shell (checked in `prepare`).

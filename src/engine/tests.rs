@@ -521,6 +521,28 @@ fn skips_and_errors_are_never_passes_or_failures() {
         r.verdict
     );
     let r = run_text(
+        "// nothing but a comment\n",
+        &mut Fake::new(|_, _| {}),
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Error { message, .. } if message.contains("no events")),
+        "{:?}",
+        r.verdict
+    );
+    let mut no_shut_rd = Fake::new(|_, _| {});
+    no_shut_rd.caps.shut_rd = false;
+    let r = run_text(
+        &format!("{text}+0 shutdown(3, SHUT_RD) = 0\n"),
+        &mut no_shut_rd,
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Skip { reason, location } if reason.contains("SHUT_RD") && location.as_ref().is_some_and(|l| l.line == 5)),
+        "{:?}",
+        r.verdict
+    );
+    let r = run_text(
         &format!("--no_such_option=1\n{text}"),
         &mut Fake::new(|_, _| {}),
         &RunOptions::default(),
@@ -873,4 +895,24 @@ fn outbound_ip_header_checksum_is_checked() {
         f.differences,
         vec!["ip_checksum: bad outbound IP checksum".to_string()]
     );
+}
+
+#[test]
+fn icmpv6_packet_too_big_carries_a_32_bit_mtu() {
+    let text = format!(
+        "--ip_version=ipv6\n{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++0 < . 1:1(0) ack 1 win 65535
++0 < icmp packet_too_big mtu 1280 [1:1001(1000)]
+"
+    );
+    let mut fake = server(Duration::ZERO, vec![]);
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let Some(crate::wire::Packet::Icmp(m)) = fake.other_injected.first() else {
+        panic!("no ICMPv6 injected: {:?}", fake.other_injected)
+    };
+    assert_eq!((m.icmp_type, m.code, m.rest), (2, 0, 1280u32.to_be_bytes()));
+    assert_eq!(m.body.len(), 48, "IPv6 header and 8 bytes of TCP");
+    assert_eq!(&m.body[44..48], &(ISN + 1).to_be_bytes());
 }

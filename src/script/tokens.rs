@@ -5,6 +5,11 @@ use super::ast::TcpFlags;
 /// The source with every comment replaced by spaces (newlines kept), so that byte offsets, lines
 /// and columns stay those of the original.
 ///
+/// The scan mirrors the grammar's lexical structure: outside backtick commands, strings, `%{ }%`
+/// blocks and `//!` lines, `//` and `/*` always start a comment, because the grammar's free-text
+/// tokens (option values, notes, unknown option arguments) end where one starts (`lexical_break`
+/// in `grammar/tcpconf.pest`), as packetdrill's lexer does.
+///
 /// This is an optimisation, not a change of language: the grammar also skips comments, but pest
 /// skips them again each time it backtracks over the whitespace before an optional field, which
 /// made licence headers the bulk of parsing time. Backtick commands, strings and `%{ }%` blocks

@@ -138,6 +138,15 @@ impl<'s> Runner<'s> {
         self.caps.time == TimeModel::Real
     }
 
+    /// Records in the trace whether the run got real-time scheduling.
+    pub fn note_priority(&mut self, raised: bool) {
+        self.note(if raised {
+            "running under SCHED_RR, as packetdrill does".into()
+        } else {
+            "no real-time scheduling (needs CAP_SYS_NICE and two CPUs): a loaded machine may cause timing failures".into()
+        });
+    }
+
     fn note(&mut self, text: String) {
         self.trace
             .push(self.now, self.line, TraceKind::Note { text });
@@ -345,6 +354,10 @@ impl<'s> Runner<'s> {
         tolerance: Duration,
         what: &str,
     ) -> Result<(), Stop> {
+        // The first event starts the run and is not checked (packetdrill's `wait_for_event`).
+        if self.prev.is_none() {
+            return Ok(());
+        }
         timing::check(r.due, self.now, tolerance, what)
             .map_err(|m| Stop::fail(Some(loc.clone()), m))
     }

@@ -68,10 +68,7 @@ impl Runner<'_> {
             // A listener stays the socket under test until a SYN creates the child.
             Some(c) if c.phase == Phase::Listening && (!flags.syn || flags.ack) => c,
             Some(mut c) if c.phase != Phase::Listening => {
-                if flags.syn && flags.ack {
-                    // Our SYN answered: the SYN-ACK's seq is the remote ISN.
-                    c.set_remote_isn(start);
-                }
+                c.note_inbound(flags.syn, flags.ack, flags.rst, start);
                 c
             }
             _ => {
@@ -244,13 +241,16 @@ impl Runner<'_> {
         let Some(conn) = self.conn.as_mut() else {
             return Err(Stop::error(Some(loc.clone()), "internal: no connection"));
         };
-        // The first outbound SYN of a connection fixes the local ISN (`socket.h`).
+        // The first outbound SYN of a connection (or of a new incarnation) fixes the local ISN
+        // (`socket.h`).
         if tcp.flags.node.syn
             && live.flags.contains(TcpFlags::SYN)
-            && !conn.knows_local_isn()
             && let SeqSpec::Range { start, .. } = tcp.seq.node
         {
-            conn.set_local_isn(inbound::u32_of(start), live.seq);
+            conn.learn_from_syn(inbound::u32_of(start), live.seq);
+        }
+        if !live.flags.contains(TcpFlags::SYN) {
+            conn.note_outbound_non_syn(live.flags.contains(TcpFlags::RST));
         }
         record_ts(conn, tcp, &live);
         let actual = matcher::to_script_space(&live, conn);
