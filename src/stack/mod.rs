@@ -16,6 +16,8 @@ use std::time::Duration;
 
 pub use nix::errno::Errno;
 
+#[cfg(feature = "lwip")]
+pub mod lwip;
 pub mod reference;
 mod syscall;
 pub use syscall::*;
