@@ -165,7 +165,10 @@ fn passive_open(h: &mut Harness, port: u16, peer: u16) -> (Fd, Fd, u32) {
     assert_eq!(synack.flags, flags(TcpFlags::SYN, TcpFlags::ACK));
     assert_eq!(synack.ack, 1001);
     assert!(synack.options.contains(&TcpOption::Mss(1460)), "{synack:?}");
-    assert!(synack.options.contains(&TcpOption::WindowScale(1)), "{synack:?}");
+    assert!(
+        synack.options.contains(&TcpOption::WindowScale(1)),
+        "{synack:?}"
+    );
     let iss = synack.seq;
     h.inject(seg(peer, port, ack_flags(), 1001, iss.wrapping_add(1), b""));
     let accepted = h.done(Syscall::Accept { fd: lfd });
@@ -206,7 +209,10 @@ fn passive_open_data_both_ways_and_close_into_time_wait() {
         6
     );
     let data = h.sent();
-    assert_eq!((data.seq, data.payload.as_slice()), (iss + 1, &b"world!"[..]));
+    assert_eq!(
+        (data.seq, data.payload.as_slice()),
+        (iss + 1, &b"world!"[..])
+    );
     h.inject(seg(peer, port, ack_flags(), 1006, iss + 7, b""));
 
     // Active close: FIN, the peer's FIN+ACK, lwIP's last ACK, TIME-WAIT with no fd.
@@ -233,10 +239,15 @@ fn blocking_accept_returns_when_the_handshake_completes() {
     let mut h = Harness::new();
     let (port, peer) = (8081, 40001);
     let lfd = listener(&mut h, port);
-    assert_eq!(h.call(Syscall::Accept { fd: lfd }), SyscallProgress::Blocked);
+    assert_eq!(
+        h.call(Syscall::Accept { fd: lfd }),
+        SyscallProgress::Blocked
+    );
     h.inject(seg(peer, port, TcpFlags::SYN, 5000, 0, b""));
     let synack = h.sent();
-    let listed = h.state_of(peer).expect("the embryonic connection is listed");
+    let listed = h
+        .state_of(peer)
+        .expect("the embryonic connection is listed");
     assert_eq!(listed.state, TcpState::SynReceived);
     h.inject(seg(peer, port, ack_flags(), 5001, synack.seq + 1, b""));
     let accepted = h.returned();
@@ -341,4 +352,73 @@ fn teardown_leaves_nothing_for_the_next_run() {
     assert_eq!(h.stack.connections().expect("connections"), Vec::new());
     // The port is free again.
     listener(&mut h, 8083);
+}
+
+#[test]
+fn ipv6_and_ipv4_mapped_sockets() {
+    use std::net::Ipv6Addr;
+    let local6: Ipv6Addr = "fd3d:fa7b:d17d::0".parse().expect("addr");
+    let remote6: Ipv6Addr = "2001:db8::1".parse().expect("addr");
+
+    // A plain IPv6 run: SYN in, SYN-ACK out over IPv6.
+    {
+        let mut stack = LwipStack::new();
+        let clock = RealClock::start();
+        let net = NetConfig {
+            local_ip: local6.into(),
+            remote_ip: remote6.into(),
+            gateway_ip: "fd3d:fa7b:d17d::1"
+                .parse::<Ipv6Addr>()
+                .expect("addr")
+                .into(),
+            prefix_len: 64,
+            mtu: 1500,
+            ipv4_mapped_ipv6: false,
+        };
+        stack.setup(&net, clock).expect("setup");
+        let mut h = Harness { stack, clock };
+        let fd = h.ok(Syscall::Socket {
+            domain: Domain::Inet6,
+            nonblocking: false,
+        }) as Fd;
+        h.ok(Syscall::Bind {
+            fd,
+            addr: SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 8084),
+        });
+        h.ok(Syscall::Listen { fd, backlog: 1 });
+        let mut syn = Segment::new(
+            IpHeader::new(remote6.into(), local6.into()).expect("ip"),
+            40004,
+            8084,
+        );
+        syn.flags = TcpFlags::SYN;
+        syn.seq = 7;
+        syn.window = 65535;
+        h.inject(syn);
+        let synack = h.sent();
+        assert_eq!(synack.ip.src(), IpAddr::V6(local6));
+        assert_eq!(synack.ack, 8);
+        let listed = h.state_of(40004).expect("listed");
+        assert_eq!(listed.local, SocketAddr::new(local6.into(), 8084));
+    }
+
+    // IPv4 on the wire, an AF_INET6 socket: the peer shows up as an IPv4-mapped address.
+    let mut h = Harness::new();
+    let fd = h.ok(Syscall::Socket {
+        domain: Domain::Inet6,
+        nonblocking: false,
+    }) as Fd;
+    h.ok(Syscall::Bind {
+        fd,
+        addr: SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 8085),
+    });
+    h.ok(Syscall::Listen { fd, backlog: 1 });
+    h.inject(seg(40005, 8085, TcpFlags::SYN, 100, 0, b""));
+    let synack = h.sent();
+    h.inject(seg(40005, 8085, ack_flags(), 101, synack.seq + 1, b""));
+    let accepted = h.done(Syscall::Accept { fd });
+    assert_eq!(
+        accepted.output,
+        SyscallOutput::Peer(SocketAddr::new(REMOTE.to_ipv6_mapped().into(), 40005))
+    );
 }

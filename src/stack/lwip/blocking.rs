@@ -14,6 +14,7 @@
 //! The one exception is a lingering `close`, which lwIP can only do blocking; aborting the PCBs at
 //! teardown wakes it (lwIP's `err_tcp` completes a pending close).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -21,7 +22,7 @@ use std::thread::JoinHandle;
 use nix::libc::{self, c_int, c_void};
 
 use super::{ffi, runtime};
-use crate::stack::{Errno, Fd, SyscallOutcome, SyscallOutput};
+use crate::stack::{Domain, Errno, Fd, SyscallOutcome, SyscallOutput};
 
 /// How long one `lwip_poll` slice lasts before the helper looks at its cancel flag. Readiness
 /// wakes the poll at once; this bounds only how long teardown waits for the helper.
@@ -30,13 +31,29 @@ const POLL_SLICE_MS: c_int = 10;
 /// A call that found its socket not ready, to be finished when it is.
 #[derive(Debug)]
 pub(super) enum Pending {
-    Accept { fd: Fd },
-    Connect { fd: Fd },
-    Read { fd: Fd, len: usize, peek: bool },
+    /// `domain` is the listener's, which the accepted socket shares.
+    Accept {
+        fd: Fd,
+        domain: Domain,
+    },
+    Connect {
+        fd: Fd,
+    },
+    Read {
+        fd: Fd,
+        len: usize,
+        peek: bool,
+    },
     /// A blocking write returns when all of `data` is queued; `done` bytes already are.
-    Write { fd: Fd, data: Vec<u8>, done: usize },
+    Write {
+        fd: Fd,
+        data: Vec<u8>,
+        done: usize,
+    },
     /// `close` with SO_LINGER on and data left: lwIP waits inside the call.
-    Close { fd: Fd },
+    Close {
+        fd: Fd,
+    },
 }
 
 /// The thread finishing the one blocked call of a run.
@@ -78,11 +95,15 @@ impl Helper {
 /// Carries out `pending`; `None` when cancelled.
 fn finish(pending: Pending, cancel: &AtomicBool) -> Option<SyscallOutcome> {
     match pending {
-        Pending::Accept { fd } => loop {
+        Pending::Accept { fd, domain } => loop {
             wait_ready(fd, libc::POLLIN, cancel)?;
             match accept_now(fd) {
                 Err(Errno::EWOULDBLOCK) => continue,
-                done => return Some(outcome(done)),
+                done => {
+                    return Some(outcome(
+                        done.map(|(new, peer)| (new, peer_for(domain, peer))),
+                    ));
+                }
             }
         },
         Pending::Connect { fd } => {
@@ -200,12 +221,28 @@ pub(super) fn accept_now(fd: Fd) -> Result<(i64, SyscallOutput), Errno> {
     let new = with_nonblocking(fd, || {
         // SAFETY: `peer` is a sockaddr_storage with its true length.
         let new = unsafe { ffi::lwip_accept(fd, peer.as_mut_ptr(), peer.len_mut()) };
-        if new < 0 { Err(ffi::last_errno()) } else { Ok(new) }
+        if new < 0 {
+            Err(ffi::last_errno())
+        } else {
+            Ok(new)
+        }
     })??;
     let output = peer
         .decode()
         .map_or(SyscallOutput::None, SyscallOutput::Peer);
     Ok((i64::from(new), output))
+}
+
+/// `accept`'s peer address as an AF_INET6 socket reports it: lwIP 2.1.3 hands a dual-stack
+/// socket's IPv4 peer back as a `sockaddr_in`, where the socket API (RFC 3493 §3.7) gives the
+/// IPv4-mapped IPv6 address.
+pub(super) fn peer_for(domain: Domain, peer: SyscallOutput) -> SyscallOutput {
+    match (domain, peer) {
+        (Domain::Inet6, SyscallOutput::Peer(SocketAddr::V4(a))) => {
+            SyscallOutput::Peer(SocketAddr::new(a.ip().to_ipv6_mapped().into(), a.port()))
+        }
+        (_, other) => other,
+    }
 }
 
 /// `recv` that never blocks.

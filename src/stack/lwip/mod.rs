@@ -41,6 +41,7 @@ const LWIP_VERSION: &str = "2.1.3";
 /// What the adapter remembers about a socket it opened.
 #[derive(Debug, Clone, Copy)]
 struct SocketInfo {
+    domain: Domain,
     /// SO_LINGER as last set: `Some(secs)` when on.
     linger: Option<u32>,
 }
@@ -107,10 +108,7 @@ fn tcp_state(raw: i32) -> Option<TcpState> {
 fn ipv4_or_unspecified(ip: IpAddr) -> [u8; 4] {
     match ip {
         IpAddr::V4(a) => a.octets(),
-        IpAddr::V6(a) => a
-            .to_ipv4_mapped()
-            .unwrap_or(Ipv4Addr::UNSPECIFIED)
-            .octets(),
+        IpAddr::V6(a) => a.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED).octets(),
     }
 }
 
@@ -186,7 +184,13 @@ impl Run {
                     Ok(fd) => fd,
                     Err(e) => return done(Err(e)),
                 };
-                self.sockets.insert(fd, SocketInfo { linger: None });
+                self.sockets.insert(
+                    fd,
+                    SocketInfo {
+                        domain: *domain,
+                        linger: None,
+                    },
+                );
                 if *nonblocking && let Err(e) = blocking::set_nonblocking(fd, true) {
                     return done(Err(e));
                 }
@@ -195,7 +199,9 @@ impl Run {
             Syscall::Bind { fd, addr } => {
                 let sa = ffi::CSockAddr::new(*addr);
                 // SAFETY: `sa` holds an address of its stated length.
-                ok0(checked(unsafe { ffi::lwip_bind(*fd, sa.as_ptr(), sa.len()) }))
+                ok0(checked(unsafe {
+                    ffi::lwip_bind(*fd, sa.as_ptr(), sa.len())
+                }))
             }
             Syscall::Listen { fd, backlog } => {
                 // SAFETY: plain call.
@@ -203,13 +209,21 @@ impl Run {
             }
             Syscall::Accept { fd } => match blocking::accept_now(*fd) {
                 Ok((new, output)) => {
+                    let domain = self.socket(*fd).map_or(Domain::Inet, |s| s.domain);
                     if let Ok(new) = Fd::try_from(new) {
-                        self.sockets.insert(new, SocketInfo { linger: None });
+                        self.sockets.insert(
+                            new,
+                            SocketInfo {
+                                domain,
+                                linger: None,
+                            },
+                        );
                     }
-                    done(Ok((new, output)))
+                    done(Ok((new, blocking::peer_for(domain, output))))
                 }
                 Err(Errno::EWOULDBLOCK) if !blocking::nonblocking(*fd).unwrap_or(true) => {
-                    self.block(Pending::Accept { fd: *fd })
+                    let domain = self.socket(*fd).map_or(Domain::Inet, |s| s.domain);
+                    self.block(Pending::Accept { fd: *fd, domain })
                 }
                 Err(e) => done(Err(e)),
             },
@@ -233,13 +247,12 @@ impl Run {
             }
             Syscall::Read { fd, len, peek } => match blocking::recv_now(*fd, *len, *peek) {
                 Ok(data) => done(Ok((data.len() as i64, SyscallOutput::Data(data)))),
-                Err(Errno::EWOULDBLOCK) if !blocking::nonblocking(*fd).unwrap_or(true) => {
-                    self.block(Pending::Read {
+                Err(Errno::EWOULDBLOCK) if !blocking::nonblocking(*fd).unwrap_or(true) => self
+                    .block(Pending::Read {
                         fd: *fd,
                         len: *len,
                         peek: *peek,
-                    })
-                }
+                    }),
                 Err(e) => done(Err(e)),
             },
             Syscall::Write { fd, data } => {
@@ -333,7 +346,7 @@ impl Run {
                     if n < 0 {
                         done(Err(Errno::ENOTCONN))
                     } else {
-                        done(Ok((i64::from(n), SyscallOutput::None)))
+                        done(Ok((n as i64, SyscallOutput::None)))
                     }
                 }
             },
@@ -442,7 +455,11 @@ impl Stack for LwipStack {
         };
         let ip4 = ipv4_or_unspecified(net.local_ip);
         let gw4 = ipv4_or_unspecified(net.gateway_ip);
-        let prefix4 = if ip6.is_some() { 0 } else { net.prefix_len.min(32) };
+        let prefix4 = if ip6.is_some() {
+            0
+        } else {
+            net.prefix_len.min(32)
+        };
         let ip6_ptr = ip6.as_ref().map_or(std::ptr::null(), |a| a.as_ptr());
         let id = runtime::begin_run(clock);
         // SAFETY: every pointer is valid for the length the shim reads (4, 4, 16 bytes).

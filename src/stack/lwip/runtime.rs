@@ -163,8 +163,6 @@ extern "C" fn on_output(packet: *const u8, len: usize) {
     }
 }
 
-/// IPv6 next-header value of a hop-by-hop options header (MLD reports carry one).
-const IPV6_HOP_BY_HOP: u8 = 0;
 const PROTO_ICMP: u8 = 1;
 const PROTO_TCP: u8 = 6;
 const PROTO_ICMPV6: u8 = 58;
@@ -182,7 +180,7 @@ fn is_script_traffic(packet: &[u8]) -> bool {
             Some(&PROTO_ICMPV6) => packet
                 .get(40)
                 .is_some_and(|ty| !ICMPV6_LINK_MANAGEMENT.contains(ty)),
-            Some(&IPV6_HOP_BY_HOP) => false,
+            // Hop-by-hop options (MLD reports) and anything else lwIP might send on its own.
             _ => false,
         },
         _ => false,
@@ -207,7 +205,7 @@ mod tests {
         assert!(is_script_traffic(&v6));
         v6[40] = 135; // neighbour solicitation
         assert!(!is_script_traffic(&v6));
-        v6[6] = IPV6_HOP_BY_HOP;
+        v6[6] = 0; // hop-by-hop options, as MLD reports carry
         assert!(!is_script_traffic(&v6));
         assert!(!is_script_traffic(&[]));
         assert!(!is_script_traffic(&[0x60, 0, 0]));

@@ -61,10 +61,14 @@ pub(super) fn encode(opt: &SockOpt) -> Result<(c_int, c_int, Vec<u8>), StackErro
         SockOpt::KeepCnt(n) => (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, int_bytes(*n)),
         SockOpt::Raw { level, name, value } => (*level, *name, value.clone()),
         SockOpt::ReusePort(_) => return Err(missing("SO_REUSEPORT")),
-        SockOpt::SndBuf(_) => return Err(missing("SO_SNDBUF (TCP_SND_BUF is fixed at build time)")),
+        SockOpt::SndBuf(_) => {
+            return Err(missing("SO_SNDBUF (TCP_SND_BUF is fixed at build time)"));
+        }
         SockOpt::MaxSeg(_) => return Err(missing("TCP_MAXSEG")),
         SockOpt::UserTimeout(_) => return Err(missing("TCP_USER_TIMEOUT")),
-        SockOpt::SynCnt(_) => return Err(missing("TCP_SYNCNT (TCP_SYNMAXRTX is fixed at build time)")),
+        SockOpt::SynCnt(_) => {
+            return Err(missing("TCP_SYNCNT (TCP_SYNMAXRTX is fixed at build time)"));
+        }
     })
 }
 
@@ -115,7 +119,11 @@ mod tests {
 
     #[test]
     fn options_lwip_lacks_are_skips_not_errors() {
-        for opt in [SockOpt::MaxSeg(536), SockOpt::ReusePort(true), SockOpt::SynCnt(2)] {
+        for opt in [
+            SockOpt::MaxSeg(536),
+            SockOpt::ReusePort(true),
+            SockOpt::SynCnt(2),
+        ] {
             assert!(matches!(encode(&opt), Err(StackError::Unsupported(_))));
         }
         assert!(matches!(
