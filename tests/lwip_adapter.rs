@@ -1,8 +1,8 @@
 //! The lwip adapter against Debian's liblwip, with hand-built packets: passive and active opens,
 //! data both ways, a close that ends in TIME-WAIT, and errno values as scripts see them.
 //!
-//! lwIP runs in real time here; every wait has a deadline well above its timers (delayed ACK
-//! 250 ms), so a missing packet fails the test instead of hanging it.
+//! lwIP runs in virtual time: the harness keeps the run's clock, every wait has a deadline well
+//! above lwIP's timers (delayed ACK 250 ms), and waiting costs no real time.
 #![cfg(feature = "lwip")]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -23,7 +23,8 @@ const PATIENCE: Duration = Duration::from_secs(2);
 
 struct Harness {
     stack: LwipStack,
-    clock: RealClock,
+    /// The run's current (virtual) time.
+    now: Duration,
 }
 
 impl Harness {
@@ -39,12 +40,15 @@ impl Harness {
             ipv4_mapped_ipv6: false,
         };
         stack.setup(&net, clock).expect("setup");
-        Self { stack, clock }
+        Self {
+            stack,
+            now: Duration::ZERO,
+        }
     }
 
     fn call(&mut self, call: Syscall) -> SyscallProgress {
         self.stack
-            .syscall(self.clock.now(), &call)
+            .syscall(self.now, &call)
             .unwrap_or_else(|e| panic!("{call:?}: {e}"))
     }
 
@@ -63,15 +67,27 @@ impl Harness {
 
     fn inject(&mut self, seg: Segment) {
         let bytes = wire::encode(&Packet::Tcp(seg)).expect("encode");
-        self.stack.inject(self.clock.now(), &bytes).expect("inject");
+        self.stack.inject(self.now, &bytes).expect("inject");
     }
 
     /// The next event within [`PATIENCE`].
     fn next_event(&mut self) -> StackEvent {
-        let until = self.clock.now() + PATIENCE;
+        let until = self.now + PATIENCE;
         let mut events = self.stack.wait(until).expect("wait");
         assert!(!events.is_empty(), "lwIP stayed silent for {PATIENCE:?}");
-        events.remove(0)
+        let event = events.remove(0);
+        self.now = match &event {
+            StackEvent::Sent(out) => out.at,
+            StackEvent::Returned { at, .. } => *at,
+        };
+        event
+    }
+
+    /// Lets `d` pass with lwIP saying nothing.
+    fn quiet_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        assert_eq!(self.stack.wait(until).expect("wait"), Vec::new());
+        self.now = until;
     }
 
     /// The next segment lwIP sends.
@@ -191,8 +207,16 @@ fn passive_open_data_both_ways_and_close_into_time_wait() {
     // Data in: lwIP acknowledges it (at once or after its delayed-ACK timer) and hands it over.
     let psh_ack = flags(TcpFlags::PSH, TcpFlags::ACK);
     h.inject(seg(peer, port, psh_ack, 1001, iss + 1, b"hello"));
+    let data_at = h.now;
     let ack = h.sent();
     assert_eq!((ack.ack, ack.flags.contains(TcpFlags::ACK)), (1006, true));
+    // lwIP delays the ACK to its next 250 ms fast-timer tick (RFC 9293 §3.8.6.3 allows 500 ms).
+    let delay = h.now - data_at;
+    eprintln!("lwIP delayed its ACK by {delay:?} (virtual)");
+    assert!(
+        delay > Duration::ZERO && delay <= Duration::from_millis(250),
+        "{delay:?}"
+    );
     let read = h.done(Syscall::Read {
         fd,
         len: 100,
@@ -232,6 +256,23 @@ fn passive_open_data_both_ways_and_close_into_time_wait() {
     assert_eq!((last.flags, last.ack), (TcpFlags::ACK, 1007));
     let tw = h.state_of(peer).expect("TIME-WAIT is listed");
     assert_eq!((tw.state, tw.fd), (TcpState::TimeWait, None));
+
+    // TIME-WAIT lasts 2 × TCP_MSL (60 s in this build) in lwIP's 500 ms slow-timer ticks; in
+    // virtual time the two minutes pass at once.
+    let entered = h.now;
+    while h.state_of(peer).is_some() {
+        h.quiet_for(Duration::from_millis(100));
+        assert!(
+            h.now - entered < Duration::from_secs(130),
+            "TIME-WAIT never ended"
+        );
+    }
+    let lasted = h.now - entered;
+    eprintln!("lwIP TIME-WAIT lasted {lasted:?} (virtual)");
+    assert!(
+        lasted >= Duration::from_secs(120) && lasted <= Duration::from_millis(121_100),
+        "TIME-WAIT lasted {lasted:?}"
+    );
 }
 
 #[test]
@@ -376,7 +417,10 @@ fn ipv6_and_ipv4_mapped_sockets() {
             ipv4_mapped_ipv6: false,
         };
         stack.setup(&net, clock).expect("setup");
-        let mut h = Harness { stack, clock };
+        let mut h = Harness {
+            stack,
+            now: Duration::ZERO,
+        };
         let fd = h.ok(Syscall::Socket {
             domain: Domain::Inet6,
             nonblocking: false,

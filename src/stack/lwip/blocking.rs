@@ -13,16 +13,22 @@
 //! (closing a socket another thread is blocked on is unsupported without `LWIP_NETCONN_FULLDUPLEX`).
 //! The one exception is a lingering `close`, which lwIP can only do blocking; aborting the PCBs at
 //! teardown wakes it (lwIP's `err_tcp` completes a pending close).
+//!
+//! In virtual time a return must be stamped with the time of the event that caused it, so before
+//! the adapter moves lwIP's clock on it asks whether the blocked call's condition now holds
+//! (`lwip_poll` with no timeout, or the lingering close finished) and, if so, waits for the helper
+//! to report ([`Helper::settle`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use nix::libc::{self, c_int, c_void};
 
 use super::{ffi, runtime};
-use crate::stack::{Domain, Errno, Fd, SyscallOutcome, SyscallOutput};
+use crate::stack::{Domain, Errno, Fd, StackError, SyscallOutcome, SyscallOutput};
 
 /// How long one `lwip_poll` slice lasts before the helper looks at its cancel flag. Readiness
 /// wakes the poll at once; this bounds only how long teardown waits for the helper.
@@ -56,16 +62,58 @@ pub(super) enum Pending {
     },
 }
 
+impl Pending {
+    /// What the helper is waiting for.
+    fn readiness(&self) -> Readiness {
+        match *self {
+            Pending::Accept { fd, .. } | Pending::Read { fd, .. } => Readiness::Poll {
+                fd,
+                events: libc::POLLIN,
+            },
+            Pending::Connect { fd } | Pending::Write { fd, .. } => Readiness::Poll {
+                fd,
+                events: libc::POLLOUT,
+            },
+            Pending::Close { fd } => Readiness::Closed { fd },
+        }
+    }
+}
+
+/// The condition that lets a blocked call return.
+#[derive(Debug, Clone, Copy)]
+enum Readiness {
+    /// `lwip_poll` reports one of `events` (or an error) on `fd`.
+    Poll { fd: Fd, events: i16 },
+    /// lwIP finished the lingering close of `fd`.
+    Closed { fd: Fd },
+}
+
+impl Readiness {
+    fn holds(self) -> bool {
+        match self {
+            Readiness::Poll { fd, events } => poll_ready(fd, events, 0).unwrap_or(true),
+            // SAFETY: shim call; takes the core lock itself.
+            Readiness::Closed { fd } => unsafe { ffi::tcpconf_lwip_socket_closing(fd) == 0 },
+        }
+    }
+}
+
+/// How long the adapter waits (in real time) for a helper whose call can return to report it.
+/// A helper needs microseconds; this only turns a wedged helper into an error instead of a hang.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
 /// The thread finishing the one blocked call of a run.
 #[derive(Debug)]
 pub(super) struct Helper {
     cancel: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+    readiness: Readiness,
 }
 
 impl Helper {
     /// Starts finishing `pending` for run `run`; its outcome goes to the run's event queue.
     pub fn spawn(run: u64, pending: Pending) -> std::io::Result<Self> {
+        let readiness = pending.readiness();
         let cancel = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&cancel);
         let thread = std::thread::Builder::new()
@@ -75,7 +123,32 @@ impl Helper {
                     runtime::report_returned(run, outcome);
                 }
             })?;
-        Ok(Self { cancel, thread })
+        Ok(Self {
+            cancel,
+            thread,
+            readiness,
+        })
+    }
+
+    /// If the call can return now, waits until the helper has returned it, so that lwIP's
+    /// clock does not move on while the return is in flight and the return is stamped with the
+    /// time of the event that caused it.
+    pub fn settle(&self) -> Result<(), StackError> {
+        if self.is_finished() || !self.readiness.holds() {
+            return Ok(());
+        }
+        let start = Instant::now();
+        while !self.is_finished() {
+            if start.elapsed() > SETTLE_LIMIT {
+                return Err(StackError::Adapter(format!(
+                    "the blocked call's helper did not return within {SETTLE_LIMIT:?} of its \
+                     socket becoming ready ({:?})",
+                    self.readiness
+                )));
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
+        Ok(())
     }
 
     /// Whether the call has returned.
@@ -159,19 +232,25 @@ fn wait_ready(fd: Fd, events: i16, cancel: &AtomicBool) -> Option<()> {
         if cancel.load(Ordering::Relaxed) {
             return None;
         }
-        let mut pfd = libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { ffi::lwip_poll(&raw mut pfd, 1, POLL_SLICE_MS) };
-        let ready = events | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
-        if n < 0 || pfd.revents & ready != 0 {
-            // An error from poll itself (the fd went away) is for the call to report.
+        // An error from poll itself (the fd went away) is for the call to report.
+        if poll_ready(fd, events, POLL_SLICE_MS).unwrap_or(true) {
             return Some(());
         }
     }
+}
+
+/// Whether `fd` reports one of `events` (or an error or hang-up) within `timeout_ms`; `None` when
+/// poll itself fails.
+fn poll_ready(fd: Fd, events: i16, timeout_ms: c_int) -> Option<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { ffi::lwip_poll(&raw mut pfd, 1, timeout_ms) };
+    let ready = events | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
+    (n >= 0).then_some(pfd.revents & ready != 0)
 }
 
 /// A syscall's C return value and errno as an outcome.

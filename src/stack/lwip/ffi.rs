@@ -51,7 +51,11 @@ fn addr_of(v6: bool, ip: &[u8; 16], port: u16) -> SocketAddr {
 pub(super) type OutputFn = extern "C" fn(packet: *const u8, len: size_t);
 
 unsafe extern "C" {
-    pub(super) fn tcpconf_lwip_start(output: OutputFn);
+    pub(super) fn tcpconf_lwip_start(output: OutputFn) -> c_int;
+    pub(super) fn tcpconf_lwip_now_ms() -> u32;
+    pub(super) fn tcpconf_lwip_next_timer(due_ms: *mut u32) -> c_int;
+    pub(super) fn tcpconf_lwip_advance(now_ms: u32);
+    pub(super) fn tcpconf_lwip_socket_closing(fd: c_int) -> c_int;
     pub(super) fn tcpconf_lwip_netif_setup(
         ip4: *const u8,
         prefix4: u8,

@@ -1,20 +1,25 @@
-//! The `lwip` stack: lwIP 2.1.3 from Debian's `liblwip-dev`, through FFI, in real time.
+//! The `lwip` stack: lwIP 2.1.3 from Debian's `liblwip-dev`, through FFI, in virtual time.
 //!
-//! lwIP runs in this process: its own tcpip thread keeps its timers, and a netif of tcpconf's
-//! (`shim.c`) carries raw IP packets — what lwIP sends is stamped on the engine's [`RealClock`] the
-//! moment lwIP's IP layer hands it over; what the engine injects goes straight into `ip_input`
-//! under lwIP's core lock, so lwIP's immediate answers are emitted before `inject` returns. The
+//! lwIP runs in this process. A netif of tcpconf's (`shim.c`) carries raw IP packets: what the
+//! engine injects goes straight into `ip_input` under lwIP's core lock, so lwIP's immediate answers
+//! are emitted before `inject` returns; what lwIP sends is queued with the run's current time. The
 //! application side is lwIP's BSD-style socket API (`lwip_socket`, `lwip_accept`, …); blocking
-//! calls are finished on a helper thread ([`blocking`]), and TCP states come from lwIP's PCB lists.
+//! calls are finished on a helper thread (`blocking.rs`), and TCP states come from lwIP's PCB lists.
 //!
-//! lwIP is one library per process, so runs in one process take turns ([`runtime::RunLock`]);
+//! Time is virtual. Every lwIP timer (TCP's 250 ms tick and through it retransmission, delayed
+//! ACK, keep-alive, TIME-WAIT) is a `sys_timeout` on the port's `sys_now()` clock, and the shim's
+//! `sys_now()` interposes the library's, so lwIP's clock moves only when this adapter steps it:
+//! [`Stack::wait`] runs the timers one due time after another and stops at the first step at which
+//! lwIP sends something or a blocked call returns. lwIP counts whole milliseconds, so its timers
+//! fire on millisecond boundaries of the run's time. lwIP's own threads still sleep in real time
+//! (the tcpip thread between messages, waits inside socket calls), but nothing they wait for
+//! happens unless the adapter makes it happen.
+//!
+//! lwIP is one library per process, so runs in one process take turns (`runtime::RunLock`);
 //! `teardown` frees every PCB (TIME-WAIT included) without sending anything and closes every
-//! socket, and the next `setup` replaces the netif, so each run starts from an empty stack. What does carry over is
+//! socket, and the next `setup` replaces the netif and moves lwIP's clock to a fresh whole second,
+//! so each run starts from an empty stack with its timers at the same phase. What carries over is
 //! lwIP's ISS counter and its ephemeral-port cursor.
-//!
-//! Time is real: the prebuilt library's `sys_now()` could be interposed (it is called through the
-//! PLT), but its tcpip thread still sleeps on real-time semaphores, so virtual time would need a
-//! scheduler around lwIP's internal waits; see `docs/lwip.md`.
 
 mod blocking;
 mod ffi;
@@ -35,6 +40,10 @@ use super::{
 };
 use crate::clock::RealClock;
 
+/// How far lwIP's clock at least jumps between runs: more than its longest timer interval (1 s)
+/// beyond any pending timer, which lwIP schedules at most one interval ahead.
+const RUN_GAP_MS: u32 = 2_000;
+
 /// The lwIP release Debian's package ships (`lwip.pc`).
 const LWIP_VERSION: &str = "2.1.3";
 
@@ -46,12 +55,20 @@ struct SocketInfo {
     linger: Option<u32>,
 }
 
+/// How many timer steps one `wait` may take before the adapter calls lwIP wedged: a timer that
+/// keeps re-arming itself for "now" would otherwise spin forever. Waiting out a 120 s TIME-WAIT
+/// takes about 1 300 steps (lwIP's shortest cyclic timer is 100 ms).
+const MAX_STEPS: u32 = 10_000_000;
+
 /// One run in progress.
 #[derive(Debug)]
 struct Run {
-    clock: RealClock,
     /// The run's number in [`runtime`]'s queue.
     id: u64,
+    /// The run's current time.
+    now: Duration,
+    /// lwIP's clock (ms) at the start of the run.
+    base_ms: u32,
     sockets: BTreeMap<Fd, SocketInfo>,
     /// The blocked call's helper, if one is running.
     helper: Option<Helper>,
@@ -122,6 +139,52 @@ fn checked(ret: c_int) -> Result<c_int, Errno> {
 }
 
 impl Run {
+    /// lwIP's clock reading for run time `t` (lwIP counts whole milliseconds).
+    fn lwip_ms(&self, t: Duration) -> u32 {
+        let ms = u32::try_from(t.as_millis()).unwrap_or(u32::MAX);
+        self.base_ms.wrapping_add(ms)
+    }
+
+    /// The run time of lwIP's clock reading `ms`.
+    fn run_time(&self, ms: u32) -> Duration {
+        Duration::from_millis(u64::from(ms.wrapping_sub(self.base_ms)))
+    }
+
+    /// Moves time forward to `t`, running each of lwIP's timers at its own due time. With
+    /// `stop_on_event`, returns after the first step at which lwIP did something.
+    fn advance(&mut self, t: Duration, stop_on_event: bool) -> Result<(), StackError> {
+        let target = self.lwip_ms(t);
+        for _ in 0..MAX_STEPS {
+            let mut due = 0u32;
+            // SAFETY: shim call writing one u32; takes the core lock itself.
+            let pending = unsafe { ffi::tcpconf_lwip_next_timer(&raw mut due) } != 0;
+            // Serial-number comparison: lwIP's clock wraps (RFC 1982 style, as lwIP compares).
+            if pending && (due.wrapping_sub(target) as i32) <= 0 {
+                self.now = self.run_time(due).max(self.now);
+                runtime::set_now(self.now);
+                // SAFETY: shim call; takes the core lock itself.
+                unsafe { ffi::tcpconf_lwip_advance(due) };
+                if stop_on_event && runtime::has_events() {
+                    return Ok(());
+                }
+            } else {
+                self.now = t.max(self.now);
+                runtime::set_now(self.now);
+                // SAFETY: as above.
+                unsafe { ffi::tcpconf_lwip_advance(target) };
+                return Ok(());
+            }
+        }
+        Err(StackError::Adapter(format!(
+            "lwIP's timers did not let time reach {t:?} within {MAX_STEPS} steps"
+        )))
+    }
+
+    /// Waits for a blocked call whose socket became ready to report its return.
+    fn settle(&self) -> Result<(), StackError> {
+        self.helper.as_ref().map_or(Ok(()), Helper::settle)
+    }
+
     /// Frees everything the run created, leaving lwIP empty for the next one.
     fn finish(mut self) {
         // Aborting every PCB first wakes a lingering close and fails any pending connect/read.
@@ -430,7 +493,7 @@ impl Stack for LwipStack {
             profile: "Debian liblwip-dev: TCP_MSS 1460, TCP_WND 65535, wscale 1, TCP_MSL 60 s"
                 .into(),
             capabilities: Capabilities {
-                time: TimeModel::Real,
+                time: TimeModel::Virtual,
                 ipv4: true,
                 // SAFETY: shim call reading a build constant.
                 ipv6: unsafe { ffi::tcpconf_lwip_has_ipv6() } != 0,
@@ -443,11 +506,11 @@ impl Stack for LwipStack {
         }
     }
 
-    fn setup(&mut self, net: &NetConfig, clock: RealClock) -> Result<(), StackError> {
+    fn setup(&mut self, net: &NetConfig, _clock: RealClock) -> Result<(), StackError> {
         if let Some(old) = self.run.take() {
             old.finish();
         }
-        runtime::ensure_started();
+        runtime::ensure_started()?;
         let lock = runtime::RunLock::acquire();
         let ip6 = match net.local_ip {
             IpAddr::V6(a) if a.to_ipv4_mapped().is_none() => Some(a.octets()),
@@ -461,7 +524,20 @@ impl Stack for LwipStack {
             net.prefix_len.min(32)
         };
         let ip6_ptr = ip6.as_ref().map_or(std::ptr::null(), |a| a.as_ptr());
-        let id = runtime::begin_run(clock);
+        // Jump lwIP's clock past every pending timer by more than its interval: lwIP then restarts
+        // each cyclic timer one interval after the jump instead of catching up, and its TCP tick
+        // stops for want of PCBs. Landing on a whole second puts every run's timers (100 ms, 1 s)
+        // at the same phase, so a script's timing does not depend on the runs before it.
+        // SAFETY: shim calls; they take the core lock themselves.
+        let base_ms = unsafe {
+            let base = ffi::tcpconf_lwip_now_ms()
+                .wrapping_add(RUN_GAP_MS)
+                .div_ceil(1000)
+                .wrapping_mul(1000);
+            ffi::tcpconf_lwip_advance(base);
+            base
+        };
+        let id = runtime::begin_run();
         // SAFETY: every pointer is valid for the length the shim reads (4, 4, 16 bytes).
         let ret = unsafe {
             ffi::tcpconf_lwip_netif_setup(ip4.as_ptr(), prefix4, gw4.as_ptr(), ip6_ptr, net.mtu)
@@ -475,8 +551,9 @@ impl Stack for LwipStack {
             )));
         }
         self.run = Some(Run {
-            clock,
             id,
+            now: Duration::ZERO,
+            base_ms,
             sockets: BTreeMap::new(),
             helper: None,
             _lock: lock,
@@ -484,8 +561,8 @@ impl Stack for LwipStack {
         Ok(())
     }
 
-    fn inject(&mut self, _now: Duration, packet: &[u8]) -> Result<(), StackError> {
-        self.run()?;
+    fn inject(&mut self, now: Duration, packet: &[u8]) -> Result<(), StackError> {
+        self.run()?.advance(now, false)?;
         // SAFETY: `packet` is valid for its length; the shim copies it into a pbuf.
         if unsafe { ffi::tcpconf_lwip_input(packet.as_ptr(), packet.len()) } != 0 {
             return Err(StackError::Adapter(format!(
@@ -497,12 +574,21 @@ impl Stack for LwipStack {
     }
 
     fn wait(&mut self, until: Duration) -> Result<Vec<StackEvent>, StackError> {
-        let clock = self.run()?.clock;
-        Ok(runtime::wait_for_events(&clock, until))
+        let run = self.run()?;
+        loop {
+            run.settle()?;
+            let events = runtime::take_events();
+            if !events.is_empty() || run.now >= until {
+                return Ok(events);
+            }
+            run.advance(until, true)?;
+        }
     }
 
-    fn syscall(&mut self, _now: Duration, call: &Syscall) -> Result<SyscallProgress, StackError> {
-        self.run()?.syscall(call)
+    fn syscall(&mut self, now: Duration, call: &Syscall) -> Result<SyscallProgress, StackError> {
+        let run = self.run()?;
+        run.advance(now, false)?;
+        run.syscall(call)
     }
 
     fn connections(&mut self) -> Result<Vec<Connection>, StackError> {

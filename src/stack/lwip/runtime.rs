@@ -1,33 +1,36 @@
-//! lwIP is one library per process: one tcpip thread, one set of PCB lists, one netif. This module
-//! holds what follows from that — starting lwIP once, letting one run at a time use it, and the
-//! event queue that lwIP's netif (on whatever thread holds the core lock) and the blocking-call
-//! helper fill while the engine waits.
+//! lwIP is one library per process: one tcpip thread, one clock, one set of PCB lists, one netif.
+//! This module holds what follows from that — starting lwIP once, letting one run at a time use
+//! it, and the event queue that lwIP's netif (on whatever thread holds the core lock) and the
+//! blocking-call helper fill, stamped with the run's current virtual time.
 
-use std::sync::{Condvar, Mutex, MutexGuard, Once, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::ffi;
-use crate::clock::{RealClock, SPIN_WINDOW};
-use crate::stack::{Outbound, StackEvent, SyscallOutcome};
+use crate::stack::{Outbound, StackError, StackEvent, SyscallOutcome};
 
 /// What lwIP did during the current run, waiting for [`Stack::wait`](crate::stack::Stack::wait).
 #[derive(Debug)]
 struct Queue {
-    /// The current run's clock; `None` between runs, when whatever lwIP sends is dropped.
-    clock: Option<RealClock>,
+    /// Whether a run is collecting; between runs whatever lwIP sends is dropped.
+    active: bool,
+    /// The run's current time: lwIP's clock stands still between the adapter's steps, so
+    /// everything lwIP does happens at the time of the step that made it happen.
+    now: Duration,
     /// Numbers runs, so a helper finishing after its run ended cannot report into the next.
     run: u64,
     events: Vec<StackEvent>,
 }
 
 static QUEUE: Mutex<Queue> = Mutex::new(Queue {
-    clock: None,
+    active: false,
+    now: Duration::ZERO,
     run: 0,
     events: Vec::new(),
 });
-static QUEUE_CHANGED: Condvar = Condvar::new();
 
-static STARTED: Once = Once::new();
+/// Whether lwIP started with tcpconf's clock (see `shim.c`), once per process.
+static STARTED: OnceLock<bool> = OnceLock::new();
 
 /// Whether a run holds lwIP; runs in one process take turns (see [`RunLock`]).
 static BUSY: Mutex<bool> = Mutex::new(false);
@@ -40,15 +43,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Starts lwIP's tcpip thread the first time any run needs it.
-pub(super) fn ensure_started() {
-    STARTED.call_once(|| {
-        // SAFETY: called once per process (the `Once`), with a sink that stays valid forever.
-        unsafe { ffi::tcpconf_lwip_start(on_output) }
+pub(super) fn ensure_started() -> Result<(), StackError> {
+    let ours = *STARTED.get_or_init(|| {
+        // SAFETY: called once per process (the `OnceLock`), with a sink that stays valid forever.
+        unsafe { ffi::tcpconf_lwip_start(on_output) == 0 }
     });
+    if ours {
+        Ok(())
+    } else {
+        Err(StackError::Environment(
+            "liblwip is bound to its own sys_now(), not tcpconf's virtual clock (was it linked \
+             with -Bsymbolic, or loaded with RTLD_DEEPBIND?)"
+                .into(),
+        ))
+    }
 }
 
 /// Exclusive use of the process's lwIP, held by a stack from `setup` to `teardown`. lwIP's PCB
-/// lists, netif and ISS counter are global, so two runs at once would see each other's
+/// lists, netif, clock and ISS counter are global, so two runs at once would see each other's
 /// connections; a second run in the same process waits here until the first one ends.
 #[derive(Debug)]
 pub(super) struct RunLock(());
@@ -73,11 +85,12 @@ impl Drop for RunLock {
     }
 }
 
-/// Starts collecting for a new run stamped on `clock`; returns the run's number.
-pub(super) fn begin_run(clock: RealClock) -> u64 {
+/// Starts collecting for a new run at time zero; returns the run's number.
+pub(super) fn begin_run() -> u64 {
     let mut q = lock(&QUEUE);
     q.run += 1;
-    q.clock = Some(clock);
+    q.active = true;
+    q.now = Duration::ZERO;
     q.events.clear();
     q.run
 }
@@ -85,21 +98,27 @@ pub(super) fn begin_run(clock: RealClock) -> u64 {
 /// Stops collecting: whatever lwIP sends from now on, and any late helper result, is dropped.
 pub(super) fn end_run() {
     let mut q = lock(&QUEUE);
-    q.clock = None;
+    q.active = false;
     q.events.clear();
 }
 
-/// Records that the blocked call of run `run` returned `outcome`, stamped now.
+/// Sets the time events are stamped with.
+pub(super) fn set_now(now: Duration) {
+    lock(&QUEUE).now = now;
+}
+
+/// Records that the blocked call of run `run` returned `outcome`, now.
 pub(super) fn report_returned(run: u64, outcome: SyscallOutcome) {
     let mut q = lock(&QUEUE);
-    if q.run != run {
-        return;
-    }
-    if let Some(clock) = q.clock {
-        let at = clock.now();
+    if q.run == run && q.active {
+        let at = q.now;
         q.events.push(StackEvent::Returned { at, outcome });
-        QUEUE_CHANGED.notify_all();
     }
+}
+
+/// Whether anything happened that the engine has not collected yet.
+pub(super) fn has_events() -> bool {
+    !lock(&QUEUE).events.is_empty()
 }
 
 /// Everything that happened so far in this run, oldest first.
@@ -109,32 +128,6 @@ pub(super) fn take_events() -> Vec<StackEvent> {
     events
 }
 
-/// Waits until something happened or `until` (on `clock`) is reached: sleeps on the queue until
-/// shortly before `until`, then spins, like [`RealClock::sleep_until`].
-pub(super) fn wait_for_events(clock: &RealClock, until: Duration) -> Vec<StackEvent> {
-    loop {
-        let q = lock(&QUEUE);
-        if !q.events.is_empty() {
-            drop(q);
-            return take_events();
-        }
-        let now = clock.now();
-        if now >= until {
-            return Vec::new();
-        }
-        let left = until - now;
-        if left > SPIN_WINDOW {
-            // A wake-up, timeout or spurious return all lead back to the checks above.
-            let _ = QUEUE_CHANGED
-                .wait_timeout(q, left - SPIN_WINDOW)
-                .unwrap_or_else(PoisonError::into_inner);
-        } else {
-            drop(q);
-            std::hint::spin_loop();
-        }
-    }
-}
-
 fn event_time(e: &StackEvent) -> Duration {
     match e {
         StackEvent::Sent(o) => o.at,
@@ -142,7 +135,7 @@ fn event_time(e: &StackEvent) -> Duration {
     }
 }
 
-/// lwIP's netif output: stamps each packet the moment lwIP hands it over.
+/// lwIP's netif output: queues each packet, stamped with the current time.
 extern "C" fn on_output(packet: *const u8, len: usize) {
     if packet.is_null() {
         return;
@@ -153,13 +146,12 @@ extern "C" fn on_output(packet: *const u8, len: usize) {
         return;
     }
     let mut q = lock(&QUEUE);
-    if let Some(clock) = q.clock {
-        let at = clock.now();
+    if q.active {
+        let at = q.now;
         q.events.push(StackEvent::Sent(Outbound {
             at,
             packet: bytes.to_vec(),
         }));
-        QUEUE_CHANGED.notify_all();
     }
 }
 

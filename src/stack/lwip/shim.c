@@ -6,6 +6,8 @@
  * Every function that touches lwIP's core state takes the tcpip core lock (LWIP_TCPIP_CORE_LOCKING
  * is on in Debian's build), so it runs exactly as lwIP's own tcpip thread would.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -17,6 +19,7 @@
 #include "lwip/sockets.h"
 #include "lwip/tcp.h"
 #include "lwip/tcpip.h"
+#include "lwip/timeouts.h"
 #include "lwip/priv/sockets_priv.h"
 #include "lwip/priv/tcp_priv.h"
 
@@ -99,15 +102,65 @@ static err_t tc_netif_init(struct netif *netif)
   return ERR_OK;
 }
 
-/* Starts lwIP's tcpip thread (once per process) and registers the packet sink. */
-void tcpconf_lwip_start(tcpconf_output_fn output)
+/*
+ * Virtual time. lwIP's port supplies sys_now(), the millisecond clock behind every lwIP timer
+ * (TCP's 250 ms tick, and through it retransmission, delayed ACK, TIME-WAIT). liblwip.so defines
+ * one too, but calls it through its PLT, so this definition — exported from the executable because
+ * a linked shared library names it — interposes it: lwIP's clock is the one tcpconf sets, and
+ * time passes only when tcpconf_lwip_advance() says so. tcpconf_lwip_start() checks that the
+ * interposition took effect.
+ */
+static u32_t tc_now_ms;
+
+u32_t sys_now(void)
+{
+  return __atomic_load_n(&tc_now_ms, __ATOMIC_ACQUIRE);
+}
+
+/* Starts lwIP's tcpip thread (once per process) and registers the packet sink. Returns 0, or -1
+ * when the dynamic linker bound lwIP to its own sys_now() (then lwIP is not started). */
+int tcpconf_lwip_start(tcpconf_output_fn output)
 {
   static int started;
   LWIP_ASSERT("tcpconf_lwip_start called twice", !started);
+  if (dlsym(RTLD_DEFAULT, "sys_now") != (void *)sys_now) {
+    return -1;
+  }
   started = 1;
   tcpip_init(NULL, NULL);
   LOCK_TCPIP_CORE();
   tc_output = output;
+  UNLOCK_TCPIP_CORE();
+  return 0;
+}
+
+/* lwIP's current time in milliseconds. */
+uint32_t tcpconf_lwip_now_ms(void)
+{
+  return sys_now();
+}
+
+/* When lwIP's next timer is due, in its milliseconds; 0 when none is pending. */
+int tcpconf_lwip_next_timer(uint32_t *due_ms)
+{
+  u32_t sleep;
+  LOCK_TCPIP_CORE();
+  sleep = sys_timeouts_sleeptime();
+  *due_ms = sys_now() + sleep;
+  UNLOCK_TCPIP_CORE();
+  return sleep != SYS_TIMEOUTS_SLEEPTIME_INFINITE;
+}
+
+/* Sets lwIP's clock to `now_ms` (never backwards) and runs every timer due by then. The caller
+ * steps from one due time to the next, so each timer runs at its own time (lwIP restarts a cyclic
+ * timer that is overdue by a whole interval instead of catching up). */
+void tcpconf_lwip_advance(uint32_t now_ms)
+{
+  LOCK_TCPIP_CORE();
+  if ((s32_t)(now_ms - sys_now()) > 0) {
+    __atomic_store_n(&tc_now_ms, now_ms, __ATOMIC_RELEASE);
+  }
+  sys_check_timeouts();
   UNLOCK_TCPIP_CORE();
 }
 
@@ -283,6 +336,20 @@ long tcpconf_lwip_socket_outq(int fd)
   }
   UNLOCK_TCPIP_CORE();
   return outq;
+}
+
+/* Whether socket `fd` is still inside a lingering close (its netconn's close is pending). */
+int tcpconf_lwip_socket_closing(int fd)
+{
+  int closing = 0;
+  struct lwip_sock *sock;
+  LOCK_TCPIP_CORE();
+  sock = lwip_socket_dbg_get_socket(fd);
+  if (sock != NULL && sock->conn != NULL) {
+    closing = sock->conn->state == NETCONN_CLOSE;
+  }
+  UNLOCK_TCPIP_CORE();
+  return closing;
 }
 
 /* Frees every non-listening PCB without sending anything (tcp_abandon with reset = 0): the
