@@ -535,6 +535,7 @@ impl Stack for LwipStack {
                 .div_ceil(1000)
                 .wrapping_mul(1000);
             ffi::tcpconf_lwip_advance(base);
+            ffi::tcpconf_lwip_align_tcp_ticks();
             base
         };
         let id = runtime::begin_run();

@@ -338,6 +338,24 @@ long tcpconf_lwip_socket_outq(int fd)
   return outq;
 }
 
+/* Puts the parity of lwIP's TCP ticks (tcp.c's private tcp_timer: every second 250 ms tick also
+ * runs the 500 ms slow timer) in the same state at the start of every run, so that slow-timer
+ * deadlines (retransmission, TIME-WAIT) fall at the same run times whatever ran before. Afterwards
+ * the run's first TCP tick is a fast-only one. Only call with no PCBs left. */
+void tcpconf_lwip_align_tcp_ticks(void)
+{
+  int i;
+  LOCK_TCPIP_CORE();
+  for (i = 0; i < 2; i++) {
+    u32_t before = tcp_ticks;
+    tcp_tmr();
+    if (tcp_ticks != before) {
+      break;
+    }
+  }
+  UNLOCK_TCPIP_CORE();
+}
+
 /* Whether socket `fd` is still inside a lingering close (its netconn's close is pending). */
 int tcpconf_lwip_socket_closing(int fd)
 {
