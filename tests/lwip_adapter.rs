@@ -575,3 +575,38 @@ fn syn_retransmissions_run_on_lwips_clock() {
         &[Duration::from_secs(3), Duration::from_secs(3)]
     );
 }
+
+/// After shutdown(SHUT_WR) and the peer's FIN the connection is in TIME-WAIT with its fd still
+/// open; lwIP frees such a PCB without telling the socket, so the adapter must keep the later
+/// close (or teardown) from freeing it again.
+#[test]
+fn time_wait_with_an_open_fd_survives_expiry_close_and_teardown() {
+    for wait_out in [false, true] {
+        let mut h = Harness::new();
+        let (port, peer) = (8088, 40008);
+        let (_lfd, fd, iss) = passive_open(&mut h, port, peer);
+        h.ok(Syscall::Shutdown {
+            fd,
+            how: tcpconf::stack::ShutdownHow::Write,
+        });
+        let fin = h.sent();
+        assert!(fin.flags.contains(TcpFlags::FIN));
+        h.inject(seg(
+            peer,
+            port,
+            flags(TcpFlags::FIN, TcpFlags::ACK),
+            1001,
+            iss + 2,
+            b"",
+        ));
+        let _ack = h.sent();
+        let tw = h.state_of(peer).expect("listed");
+        assert_eq!((tw.state, tw.fd), (TcpState::TimeWait, Some(fd)));
+        if wait_out {
+            h.quiet_for(Duration::from_secs(130));
+            assert_eq!(h.state_of(peer), None);
+            assert_eq!(h.ok(Syscall::Close { fd }), 0);
+        }
+        // Without waiting, teardown (in Drop) frees the TIME-WAIT PCB while the fd is open.
+    }
+}

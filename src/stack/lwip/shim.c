@@ -151,6 +151,41 @@ int tcpconf_lwip_next_timer(uint32_t *due_ms)
   return sleep != SYS_TIMEOUTS_SLEEPTIME_INFINITE;
 }
 
+/*
+ * lwIP 2.1.3 frees a TIME-WAIT PCB when 2 MSL have passed (tcp_slowtmr) or when it is abandoned
+ * without telling the netconn that may still own it: a socket that was shut down for writing and
+ * then received the peer's FIN is in TIME-WAIT with its fd still open, and its netconn keeps
+ * pointing at the freed PCB — closing that fd later frees it again. Detaching such a PCB from its
+ * netconn just before lwIP frees it (as err_tcp does for the PCBs lwIP does report) leaves the
+ * socket a closed connection instead. The fd keeps mapping to the PCB for as long as it exists.
+ */
+static void detach_from_netconn(struct tcp_pcb *pcb)
+{
+  struct netconn *conn = (struct netconn *)pcb->callback_arg;
+  if (conn == NULL) {
+    return;
+  }
+  tcp_arg(pcb, NULL);
+  tcp_recv(pcb, NULL);
+  tcp_sent(pcb, NULL);
+  tcp_poll(pcb, NULL, 0);
+  tcp_err(pcb, NULL);
+  if (conn->pcb.tcp == pcb) {
+    conn->pcb.tcp = NULL;
+  }
+}
+
+/* Detaches the TIME-WAIT PCBs the next slow tick will free. Under the core lock. */
+static void detach_expiring_time_wait(void)
+{
+  struct tcp_pcb *pcb;
+  for (pcb = tcp_tw_pcbs; pcb != NULL; pcb = pcb->next) {
+    if ((u32_t)(tcp_ticks + 1 - pcb->tmr) > 2 * TCP_MSL / TCP_SLOW_INTERVAL) {
+      detach_from_netconn(pcb);
+    }
+  }
+}
+
 /* Sets lwIP's clock to `now_ms` (never backwards) and runs every timer due by then. The caller
  * steps from one due time to the next, so each timer runs at its own time (lwIP restarts a cyclic
  * timer that is overdue by a whole interval instead of catching up). */
@@ -160,6 +195,7 @@ void tcpconf_lwip_advance(uint32_t now_ms)
   if ((s32_t)(now_ms - sys_now()) > 0) {
     __atomic_store_n(&tc_now_ms, now_ms, __ATOMIC_RELEASE);
   }
+  detach_expiring_time_wait();
   sys_check_timeouts();
   UNLOCK_TCPIP_CORE();
 }
@@ -380,6 +416,7 @@ void tcpconf_lwip_abandon_all(void)
     tcp_abandon(tcp_active_pcbs, 0);
   }
   while (tcp_tw_pcbs != NULL) {
+    detach_from_netconn(tcp_tw_pcbs);
     tcp_abandon(tcp_tw_pcbs, 0);
   }
   UNLOCK_TCPIP_CORE();
