@@ -609,6 +609,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_adapter_can_move_to_a_runner_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<LwipStack>();
+    }
+
+    #[test]
     fn lwip_states_map_in_order() {
         assert_eq!(tcp_state(1), Some(TcpState::Listen));
         assert_eq!(tcp_state(3), Some(TcpState::SynReceived));
