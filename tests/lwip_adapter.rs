@@ -610,3 +610,39 @@ fn time_wait_with_an_open_fd_survives_expiry_close_and_teardown() {
         // Without waiting, teardown (in Drop) frees the TIME-WAIT PCB while the fd is open.
     }
 }
+
+#[test]
+fn lingering_close_blocks_until_the_data_is_acknowledged() {
+    let mut h = Harness::new();
+    let (port, peer) = (8089, 40009);
+    let (_lfd, fd, iss) = passive_open(&mut h, port, peer);
+    h.ok(Syscall::SetSockOpt {
+        fd,
+        opt: SockOpt::Linger(Some(5)),
+    });
+    assert_eq!(
+        h.done(Syscall::GetSockOpt {
+            fd,
+            name: SockOptName::Linger
+        })
+        .output,
+        SyscallOutput::Linger {
+            onoff: true,
+            secs: 5
+        }
+    );
+    h.ok(Syscall::Write {
+        fd,
+        data: b"bye".to_vec(),
+    });
+    let data = h.sent();
+    assert_eq!(data.payload, b"bye");
+    assert_eq!(h.call(Syscall::Close { fd }), SyscallProgress::Blocked);
+    let fin = h.sent();
+    assert!(fin.flags.contains(TcpFlags::FIN), "{fin:?}");
+    h.quiet_for(Duration::from_millis(100));
+    h.inject(seg(peer, port, ack_flags(), 1001, iss + 5, b""));
+    let acked_at = h.now;
+    assert_eq!(h.returned(), SyscallOutcome::ok(0));
+    assert_eq!(h.now, acked_at);
+}
