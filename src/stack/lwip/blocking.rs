@@ -102,47 +102,73 @@ impl Readiness {
 /// A helper needs microseconds; this only turns a wedged helper into an error instead of a hang.
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
+/// What the engine's thread and the helper tell each other.
+#[derive(Debug, Default)]
+struct Flags {
+    /// Set by the adapter: give up.
+    cancel: AtomicBool,
+    /// Set by the helper while it acts on a ready socket (between its poll returning and its next
+    /// poll or its return), so the adapter does not mistake a readiness it is consuming for none.
+    working: AtomicBool,
+}
+
 /// The thread finishing the one blocked call of a run.
 #[derive(Debug)]
 pub(super) struct Helper {
-    cancel: Arc<AtomicBool>,
+    flags: Arc<Flags>,
     thread: JoinHandle<()>,
     readiness: Readiness,
 }
 
 impl Helper {
     /// Starts finishing `pending` for run `run`; its outcome goes to the run's event queue.
-    pub fn spawn(run: u64, pending: Pending) -> std::io::Result<Self> {
+    pub fn spawn(run: u64, pending: Pending) -> Result<Self, StackError> {
         let readiness = pending.readiness();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&cancel);
+        let flags = Arc::new(Flags::default());
+        let theirs = Arc::clone(&flags);
         let thread = std::thread::Builder::new()
             .name("tcpconf-lwip-call".into())
             .spawn(move || {
-                if let Some(outcome) = finish(pending, &flag) {
+                if let Some(outcome) = finish(pending, &theirs) {
                     runtime::report_returned(run, outcome);
                 }
             })?;
-        Ok(Self {
-            cancel,
+        let helper = Self {
+            flags,
             thread,
             readiness,
-        })
+        };
+        if let Readiness::Closed { fd } = readiness {
+            // "Finished closing" only means something once the close has begun: wait for lwIP to
+            // mark the netconn as closing (or for the close to have returned already).
+            // SAFETY: shim call; takes the core lock itself.
+            helper.wait_until("start its lingering close", || unsafe {
+                ffi::tcpconf_lwip_socket_closing(fd) != 0
+            })?;
+        }
+        Ok(helper)
     }
 
     /// If the call can return now, waits until the helper has returned it, so that lwIP's
     /// clock does not move on while the return is in flight and the return is stamped with the
     /// time of the event that caused it.
     pub fn settle(&self) -> Result<(), StackError> {
-        if self.is_finished() || !self.readiness.holds() {
+        let busy = || self.flags.working.load(Ordering::Acquire) || self.readiness.holds();
+        if self.is_finished() || !busy() {
             return Ok(());
         }
+        // Done when the helper returned, or consumed the readiness and went back to waiting (a
+        // blocking write that queued part of its data).
+        self.wait_until("act on its ready socket", || !busy())
+    }
+
+    /// Waits in real time until the helper has finished or `progress` holds.
+    fn wait_until(&self, what: &str, progress: impl Fn() -> bool) -> Result<(), StackError> {
         let start = Instant::now();
-        while !self.is_finished() {
+        while !self.is_finished() && !progress() {
             if start.elapsed() > SETTLE_LIMIT {
                 return Err(StackError::Adapter(format!(
-                    "the blocked call's helper did not return within {SETTLE_LIMIT:?} of its \
-                     socket becoming ready ({:?})",
+                    "the blocked call's helper did not {what} within {SETTLE_LIMIT:?} ({:?})",
                     self.readiness
                 )));
             }
@@ -159,17 +185,17 @@ impl Helper {
     /// Asks the helper to give up and waits for it. A lingering close only ends once its PCB is
     /// gone, so the caller aborts the PCBs before this.
     pub fn cancel_and_join(self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.flags.cancel.store(true, Ordering::Relaxed);
         // A helper that panicked has nothing left to clean up.
         let _ = self.thread.join();
     }
 }
 
 /// Carries out `pending`; `None` when cancelled.
-fn finish(pending: Pending, cancel: &AtomicBool) -> Option<SyscallOutcome> {
+fn finish(pending: Pending, flags: &Flags) -> Option<SyscallOutcome> {
     match pending {
         Pending::Accept { fd, domain } => loop {
-            wait_ready(fd, libc::POLLIN, cancel)?;
+            wait_ready(fd, libc::POLLIN, flags)?;
             match accept_now(fd) {
                 Err(Errno::EWOULDBLOCK) => continue,
                 done => {
@@ -180,7 +206,7 @@ fn finish(pending: Pending, cancel: &AtomicBool) -> Option<SyscallOutcome> {
             }
         },
         Pending::Connect { fd } => {
-            wait_ready(fd, libc::POLLOUT, cancel)?;
+            wait_ready(fd, libc::POLLOUT, flags)?;
             Some(match so_error(fd) {
                 Ok(0) => SyscallOutcome::ok(0),
                 Ok(e) => SyscallOutcome::err(Errno::from_raw(e)),
@@ -188,7 +214,7 @@ fn finish(pending: Pending, cancel: &AtomicBool) -> Option<SyscallOutcome> {
             })
         }
         Pending::Read { fd, len, peek } => loop {
-            wait_ready(fd, libc::POLLIN, cancel)?;
+            wait_ready(fd, libc::POLLIN, flags)?;
             match recv_now(fd, len, peek) {
                 Err(Errno::EWOULDBLOCK) => continue,
                 Ok(data) => {
@@ -199,7 +225,7 @@ fn finish(pending: Pending, cancel: &AtomicBool) -> Option<SyscallOutcome> {
             }
         },
         Pending::Write { fd, data, mut done } => loop {
-            wait_ready(fd, libc::POLLOUT, cancel)?;
+            wait_ready(fd, libc::POLLOUT, flags)?;
             match send_now(fd, data.get(done..).unwrap_or_default()) {
                 Ok(n) => {
                     done += n;
@@ -227,13 +253,15 @@ fn finish(pending: Pending, cancel: &AtomicBool) -> Option<SyscallOutcome> {
 
 /// Polls `fd` for `events` (errors and hang-ups count as ready) in slices until it is ready;
 /// `None` when cancelled.
-fn wait_ready(fd: Fd, events: i16, cancel: &AtomicBool) -> Option<()> {
+fn wait_ready(fd: Fd, events: i16, flags: &Flags) -> Option<()> {
+    flags.working.store(false, Ordering::Release);
     loop {
-        if cancel.load(Ordering::Relaxed) {
+        if flags.cancel.load(Ordering::Relaxed) {
             return None;
         }
         // An error from poll itself (the fd went away) is for the call to report.
         if poll_ready(fd, events, POLL_SLICE_MS).unwrap_or(true) {
+            flags.working.store(true, Ordering::Release);
             return Some(());
         }
     }
