@@ -132,7 +132,7 @@ impl Notifier {
 pub(crate) struct Namespace {
     requests: mpsc::Sender<Request>,
     wake: PipeWriter,
-    /// Feeds the closer thread (see [`closer`]) directly, without a hop through the namespace thread.
+    /// Feeds the closer thread (see `Closer`) directly, without a hop through the namespace thread.
     closer: Option<mpsc::Sender<OwnedFd>>,
     thread: Option<JoinHandle<()>>,
 }
