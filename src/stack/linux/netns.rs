@@ -581,6 +581,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn missing_privileges_are_the_environment_and_say_how_to_fix_them() {
+        let e = setup_error("creating the TUN device")(io::Error::from_raw_os_error(libc::EPERM));
+        match e {
+            StackError::Environment(msg) => {
+                assert!(msg.contains("creating the TUN device"), "{msg}");
+                assert!(msg.contains("run tcpconf as root"), "{msg}");
+                assert!(
+                    msg.contains("setcap cap_net_admin,cap_sys_admin+ep"),
+                    "{msg}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = setup_error("x")(io::Error::from_raw_os_error(libc::EINVAL));
+        assert!(matches!(e, StackError::Adapter(_)), "{e:?}");
+    }
+
+    #[test]
     fn networks_mask_host_bits() {
         let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(network(v4("192.0.2.1"), 16), v4("192.0.0.0"));
