@@ -1,7 +1,8 @@
 //! The agreement set (`tests/agreement/*.pkt`, docs/agreement.md): plain packetdrill scripts that
 //! packetdrill and tcpconf must judge alike. Each deliberately wrong script names the line that must
 //! fail in a `// Failure: <line> <what>` comment; every other script must pass. Checked against
-//! `reference` always, and against `linux` when the test may create namespaces (CI runs as root).
+//! `reference` and `smoltcp` always, and against `linux` when the test may create namespaces (CI
+//! runs as root).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -167,6 +168,13 @@ fn plain_packetdrill_syntax_only() {
 #[test]
 fn reference_gives_the_expected_verdicts() {
     let problems = check("reference", &[], &[]);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn smoltcp_gives_the_expected_verdicts() {
+    // The set is generic: an in-process stack in virtual time must judge it like the kernel.
+    let problems = check("smoltcp", &[], &[]);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
