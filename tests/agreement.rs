@@ -18,12 +18,7 @@ enum Expected {
 /// Scripts on which the `linux` adapter is known to disagree with packetdrill on this kernel, with
 /// the line tcpconf fails at and why. Each entry is a bug to fix in the adapter, not in the script:
 /// the test fails once the adapter is fixed, so that the entry is removed with the fix.
-const LINUX_ADAPTER_DEVIATIONS: &[(&str, u64, &str)] = &[(
-    "errno-connect-eisconn.pkt",
-    8,
-    "the adapter runs a blocking connect() as a non-blocking one and waits on SO_ERROR, so the \
-     kernel's socket stays SS_CONNECTING and the next connect() returns 0 instead of EISCONN",
-)];
+const LINUX_ADAPTER_DEVIATIONS: &[(&str, u64, &str)] = &[];
 
 fn agreement_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agreement")

@@ -36,6 +36,8 @@ pub(crate) enum Pending {
     },
     Connect {
         fd: OwnedFd,
+        /// Where the connect goes: re-issued once the handshake succeeded (see `finish`).
+        addr: sys::RawAddr,
     },
     Read {
         fd: OwnedFd,
@@ -71,7 +73,7 @@ impl Pending {
     pub(crate) fn raw_fd(&self) -> i32 {
         match self {
             Pending::Accept { fd, .. }
-            | Pending::Connect { fd }
+            | Pending::Connect { fd, .. }
             | Pending::Read { fd, .. }
             | Pending::Write { fd, .. } => fd.as_raw_fd(),
         }
@@ -102,14 +104,24 @@ impl Pending {
                 Err(e) => Some(Finished::plain(SyscallOutcome::err(e))),
             },
             // A blocking connect returns the handshake's result, which is what SO_ERROR holds
-            // (and clears) once the socket is writable or has failed.
-            Pending::Connect { fd } => {
-                let outcome =
-                    match sys::getsockopt_int(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ERROR) {
-                        Ok(0) => SyscallOutcome::ok(0),
-                        Ok(code) => SyscallOutcome::err(Errno::from_raw(code)),
-                        Err(e) => SyscallOutcome::err(e),
-                    };
+            // (and clears) once the socket is writable or has failed. The call was started
+            // non-blocking, which leaves the kernel socket "connecting" (SS_CONNECTING) even after
+            // the handshake: only another connect() marks it connected, as the blocking call
+            // would have, so that a later connect() answers EISCONN rather than 0.
+            Pending::Connect { fd, addr } => {
+                let raw = fd.as_raw_fd();
+                let outcome = match sys::getsockopt_int(raw, libc::SOL_SOCKET, libc::SO_ERROR) {
+                    // SAFETY: the address buffer is valid for `addr.len` bytes. The socket is
+                    // established, so this connect returns at once.
+                    Ok(0) => {
+                        match sys::check(unsafe { libc::connect(raw, addr.as_ptr(), addr.len) }) {
+                            Ok(_) => SyscallOutcome::ok(0),
+                            Err(e) => SyscallOutcome::err(e),
+                        }
+                    }
+                    Ok(code) => SyscallOutcome::err(Errno::from_raw(code)),
+                    Err(e) => SyscallOutcome::err(e),
+                };
                 Some(Finished::plain(outcome))
             }
             Pending::Read { fd, len, flags } => {

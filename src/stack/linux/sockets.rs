@@ -309,9 +309,10 @@ impl Sockets {
         match attempt {
             Ok(Ok(_)) => Ok(Attempt::Done(SyscallOutcome::ok(0))),
             // The SYN is out; a blocking connect would now wait for the handshake.
-            Ok(Err(Errno::EINPROGRESS)) if was_blocking => {
-                Ok(Attempt::Block(Pending::Connect { fd: sys::dup(raw)? }))
-            }
+            Ok(Err(Errno::EINPROGRESS)) if was_blocking => Ok(Attempt::Block(Pending::Connect {
+                fd: sys::dup(raw)?,
+                addr,
+            })),
             Ok(Err(e)) | Err(e) => Ok(Attempt::Done(SyscallOutcome::err(e))),
         }
     }

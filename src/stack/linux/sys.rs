@@ -39,6 +39,15 @@ pub(crate) struct RawAddr {
     pub(crate) len: libc::socklen_t,
 }
 
+impl std::fmt::Debug for RawAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_socket_addr() {
+            Some(addr) => write!(f, "RawAddr({addr})"),
+            None => write!(f, "RawAddr(family {})", self.storage.ss_family),
+        }
+    }
+}
+
 impl RawAddr {
     pub(crate) fn new(addr: SocketAddr) -> RawAddr {
         // SAFETY: sockaddr_storage is plain old data for which all-zero is valid.
