@@ -14,5 +14,6 @@ pub mod engine;
 pub mod report;
 pub mod script;
 pub mod stack;
+pub mod state;
 pub mod tcp;
 pub mod wire;

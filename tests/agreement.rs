@@ -173,25 +173,9 @@ fn smoltcp_gives_the_expected_verdicts() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21) in the effective set: what a namespace and a TUN
-/// device need.
-fn privileged() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let hex = s
-                .lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))?
-                .trim()
-                .to_string();
-            u64::from_str_radix(&hex, 16).ok()
-        })
-        .is_some_and(|caps| caps & (1 << 12) != 0 && caps & (1 << 21) != 0)
-}
-
 #[test]
 fn linux_gives_the_expected_verdicts() {
-    if !privileged() {
+    if !tcpconf::stack::linux::has_privileges() {
         println!(
             "SKIP linux_gives_the_expected_verdicts: needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)"
         );

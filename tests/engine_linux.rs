@@ -4,22 +4,6 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21) in the effective set: what a namespace and a TUN
-/// device need.
-fn privileged() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let hex = s
-                .lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))?
-                .trim()
-                .to_string();
-            u64::from_str_radix(&hex, 16).ok()
-        })
-        .is_some_and(|caps| caps & (1 << 12) != 0 && caps & (1 << 21) != 0)
-}
-
 fn run(name: &str, script: &str) -> Output {
     let dir = std::env::temp_dir().join(format!("tcpconf-engine-linux-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
@@ -61,7 +45,7 @@ fn verdict_line(out: &Output) -> String {
 
 #[test]
 fn passive_open_data_and_close_into_time_wait() {
-    if !privileged() {
+    if !tcpconf::stack::linux::has_privileges() {
         eprintln!("skipped: needs root for a network namespace and a TUN device");
         return;
     }
@@ -73,7 +57,7 @@ fn passive_open_data_and_close_into_time_wait() {
 
 #[test]
 fn a_wrong_expectation_fails_at_its_line() {
-    if !privileged() {
+    if !tcpconf::stack::linux::has_privileges() {
         eprintln!("skipped: needs root for a network namespace and a TUN device");
         return;
     }
@@ -98,7 +82,7 @@ fn a_wrong_expectation_fails_at_its_line() {
 
 #[test]
 fn active_open_with_a_blocking_connect() {
-    if !privileged() {
+    if !tcpconf::stack::linux::has_privileges() {
         eprintln!("skipped: needs root for a network namespace and a TUN device");
         return;
     }

@@ -11,6 +11,7 @@
 //! Numbers are kept as written where the text allows more than the wire does (a window of 70000, a
 //! port of 99999): range checks are the checker's job, with a span to report.
 
+pub use crate::state::TcpState;
 use std::collections::BTreeMap;
 
 /// Where a node sits in the source: byte offsets and the 1-based line and column of its start.
@@ -608,7 +609,7 @@ pub enum CmpOp {
 pub struct StateCondition {
     pub fd: Option<Spanned<i64>>,
     pub op: CmpOp,
-    /// As written; [`TcpState::from_name`] gives the state, the checker reports unknown names.
+    /// As written; [`TcpState::from_script_name`] gives the state, the checker reports unknown names.
     pub state: Ident,
     pub span: Span,
 }
@@ -632,64 +633,9 @@ pub enum MeasureUntil {
     Packet { span: Span },
 }
 
-/// The TCP states of RFC 9293 §3.3.2, as `assert` and `measure` name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TcpState {
-    Closed,
-    Listen,
-    SynSent,
-    SynReceived,
-    Established,
-    FinWait1,
-    FinWait2,
-    CloseWait,
-    Closing,
-    LastAck,
-    TimeWait,
-}
-
-impl TcpState {
-    /// Every state, in RFC order.
-    pub const ALL: [TcpState; 11] = [
-        TcpState::Closed,
-        TcpState::Listen,
-        TcpState::SynSent,
-        TcpState::SynReceived,
-        TcpState::Established,
-        TcpState::FinWait1,
-        TcpState::FinWait2,
-        TcpState::CloseWait,
-        TcpState::Closing,
-        TcpState::LastAck,
-        TcpState::TimeWait,
-    ];
-
-    /// The name a script uses (`TIME_WAIT`).
-    pub fn name(self) -> &'static str {
-        match self {
-            TcpState::Closed => "CLOSED",
-            TcpState::Listen => "LISTEN",
-            TcpState::SynSent => "SYN_SENT",
-            TcpState::SynReceived => "SYN_RECEIVED",
-            TcpState::Established => "ESTABLISHED",
-            TcpState::FinWait1 => "FIN_WAIT_1",
-            TcpState::FinWait2 => "FIN_WAIT_2",
-            TcpState::CloseWait => "CLOSE_WAIT",
-            TcpState::Closing => "CLOSING",
-            TcpState::LastAck => "LAST_ACK",
-            TcpState::TimeWait => "TIME_WAIT",
-        }
-    }
-
-    /// The state a script name stands for.
-    pub fn from_name(name: &str) -> Option<TcpState> {
-        TcpState::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
-
 impl StateCondition {
-    /// The state named, if the name is one of [`TcpState::ALL`].
+    /// The state named, if the name is one of [`TcpState::ALL`] (or an accepted alias).
     pub fn tcp_state(&self) -> Option<TcpState> {
-        TcpState::from_name(&self.state.node)
+        TcpState::from_script_name(&self.state.node)
     }
 }

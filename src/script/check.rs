@@ -5,6 +5,7 @@
 //! another platform (an unknown symbol may be a define; a FreeBSD socket option is unknown to
 //! Linux). Checks never reject a script that packetdrill runs.
 
+use crate::state::TcpState;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ast::*;
@@ -443,7 +444,7 @@ impl Checker {
 
     fn state_cond(&mut self, cond: &StateCondition) {
         if cond.tcp_state().is_none() {
-            let names: Vec<_> = TcpState::ALL.iter().map(|s| s.name()).collect();
+            let names: Vec<_> = TcpState::ALL.iter().map(|s| s.script_name()).collect();
             self.diags.push(
                 Diagnostic::error(
                     cond.state.span,

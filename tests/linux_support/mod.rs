@@ -15,25 +15,9 @@ pub const RST: u8 = 0x04;
 pub const PSH: u8 = 0x08;
 pub const ACK: u8 = 0x10;
 
-/// Whether this process may create namespaces and TUN devices (CAP_SYS_ADMIN and CAP_NET_ADMIN in
-/// its effective set).
-pub fn privileged() -> bool {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    let eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    const CAP_NET_ADMIN: u64 = 12;
-    const CAP_SYS_ADMIN: u64 = 21;
-    eff & (1 << CAP_NET_ADMIN) != 0 && eff & (1 << CAP_SYS_ADMIN) != 0
-}
-
 /// Prints the skip line and returns true when the test cannot run here.
 pub fn skip_unprivileged(test: &str) -> bool {
-    if privileged() {
+    if tcpconf::stack::linux::has_privileges() {
         return false;
     }
     println!("{test}: skipped: needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)");

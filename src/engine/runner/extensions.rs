@@ -147,7 +147,6 @@ impl Runner<'_> {
                 format!("unknown TCP state `{}`", cond.state.node),
             )
         })?;
-        let want = TcpState::from_script_name(want.name()).unwrap_or(TcpState::Closed);
         let got = self.query_state(loc, cond)?;
         let holds = match cond.op {
             CmpOp::Eq => got == want,

@@ -54,6 +54,20 @@ const LINGER_GRACE: Duration = Duration::from_millis(5);
 /// Largest packet a TUN read can return (the IPv4/IPv6 length fields' limit plus headroom).
 const TUN_BUF: usize = 65_536 + 64;
 
+/// Whether this process may create network namespaces and TUN devices: CAP_NET_ADMIN and
+/// CAP_SYS_ADMIN in its effective set (as root). Tests use it to report themselves skipped.
+pub fn has_privileges() -> bool {
+    const CAP_NET_ADMIN: u32 = 12;
+    const CAP_SYS_ADMIN: u32 = 21;
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+            u64::from_str_radix(hex.trim(), 16).ok()
+        })
+        .is_some_and(|eff| eff & (1 << CAP_NET_ADMIN) != 0 && eff & (1 << CAP_SYS_ADMIN) != 0)
+}
+
 /// The Linux kernel's TCP, driven through a TUN device in a private network namespace.
 #[derive(Debug, Default)]
 pub struct LinuxStack {
@@ -372,26 +386,11 @@ mod tests {
         assert_send::<LinuxStack>();
     }
 
-    fn privileged() -> bool {
-        // CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21) in the effective set.
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                let hex = s
-                    .lines()
-                    .find_map(|l| l.strip_prefix("CapEff:"))?
-                    .trim()
-                    .to_owned();
-                u64::from_str_radix(&hex, 16).ok()
-            })
-            .is_some_and(|eff| eff & (1 << 12) != 0 && eff & (1 << 21) != 0)
-    }
-
     /// Orphans (closed by the application, still in FIN-WAIT) made over the namespace's loopback,
     /// then destroyed the way teardown destroys them.
     #[test]
     fn teardown_aborts_connections_without_fd() {
-        if !privileged() {
+        if !has_privileges() {
             println!("teardown_aborts_connections_without_fd: skipped: needs CAP_NET_ADMIN");
             return;
         }
