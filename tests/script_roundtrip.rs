@@ -385,7 +385,7 @@ fn script() -> impl Strategy<Value = Script> {
     });
     let script_option = (
         "[a-z_]{1,12}",
-        option::of("[A-Za-z0-9.:_=-]{1,10}|[a-z]{1,4} [a-z]{1,4}"),
+        option::of("[A-Za-z0-9.:_=/`%{*-]{1,10}|[a-z]{1,4} [a-z]{1,4}"),
     )
         .prop_map(|(name, value)| ScriptOption {
             name: sp(name),
@@ -464,8 +464,9 @@ fn corpus_scripts_round_trip() {
     eprintln!("{checked} corpus scripts round-tripped");
 }
 
-/// Option values the fuzzer found printing back wrongly: quotes, form feeds (grammar whitespace)
-/// and comment starts in and around values.
+/// Inputs the fuzzer found printing back wrongly: quotes, form feeds (grammar whitespace) and
+/// comment starts in and around option values; brackets in a command after a metadata line
+/// holding a backtick.
 #[test]
 fn awkward_option_values_round_trip() {
     // (source, whether it is a valid script)
@@ -476,6 +477,12 @@ fn awkward_option_values_round_trip() {
         ("--cc=\"\"\n0 close(3) = 0\n", true),
         ("//! k: x\r--c=a*//*/b\n0 close(3) = 0\n", true),
         ("--x=a`b\n//! c: `\n0 `//x`\n", true),
+        ("--cc=\"//\u{a0}x\"\n0 close(3) = 0\n", true),
+        ("--cc=\"a`b/*c%{\"\n0 close(3) = 0\n", true),
+        (
+            "* `{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{`//! m: `x\n",
+            true,
+        ),
     ] {
         match parse(source) {
             Ok(script) => {

@@ -6,7 +6,7 @@ use pest::iterators::{Pair, Pairs};
 
 use super::ast::*;
 use super::diag::{Diagnostic, LineIndex};
-use super::tokens::{MAX_NESTING, blank_comments, parse_flags, seconds_to_micros, too_deep};
+use super::tokens::{MAX_NESTING, Prescan, parse_flags, prescan, seconds_to_micros};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/tcpconf.pest"]
@@ -16,8 +16,11 @@ pub(crate) struct Grammar;
 /// the grammar could not accept, with a plain-English statement of what it expected there.
 pub fn parse(source: &str) -> Result<Script, Diagnostic> {
     let index = LineIndex::new(source);
-    let blanked = blank_comments(source);
-    if let Some(at) = too_deep(&blanked) {
+    let Prescan {
+        text: blanked,
+        too_deep_at,
+    } = prescan(source);
+    if let Some(at) = too_deep_at {
         return Err(Diagnostic::error(
             index.span(at, at + 1),
             format!("brackets are nested more than {MAX_NESTING} levels deep"),
@@ -937,7 +940,7 @@ mod tests {
             "0 close(3) = 0 // trailing \"unbalanced\n+0 close(4) = 0\n",
         ];
         for source in sources {
-            let blanked = blank_comments(source);
+            let blanked = prescan(source).text;
             assert_eq!(blanked.len(), source.len());
             assert_eq!(blanked.matches('\n').count(), source.matches('\n').count());
             assert_eq!(
@@ -946,8 +949,8 @@ mod tests {
                 "{source}"
             );
         }
-        assert!(blank_comments("`echo // x`").contains("// x"));
-        assert!(!blank_comments("0 close(3) = 0 // x").contains("// x"));
+        assert!(prescan("`echo // x`").text.contains("// x"));
+        assert!(!prescan("0 close(3) = 0 // x").text.contains("// x"));
     }
 
     fn event(text: &str) -> Event {

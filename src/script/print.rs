@@ -23,9 +23,11 @@ impl fmt::Display for Script {
         for o in &self.options {
             write!(f, "--{}", o.name.node)?;
             if let Some(v) = &o.value {
-                // The grammar's whitespace ends a bare value; anything else may stay bare.
-                let needs_quotes =
-                    v.node.is_empty() || v.node.contains([' ', '\t', '\r', '\n', '\u{0c}']);
+                // Whitespace and the starts of comments, commands and strings end a bare value
+                // (`lexical_break` in the grammar); such a value came from a quoted string.
+                let needs_quotes = v.node.is_empty()
+                    || v.node.contains([' ', '\t', '\r', '\n', '\u{0c}', '`', '"'])
+                    || ["//", "/*", "%{"].iter().any(|s| v.node.contains(s));
                 if needs_quotes {
                     write!(f, "=\"{}\"", v.node)?;
                 } else {

@@ -1,31 +1,50 @@
 //! Token-level helpers of the parser: comment blanking, TCP flags, decimal seconds.
 
+use std::borrow::Cow;
+
 use super::ast::TcpFlags;
 
-/// The source with every comment replaced by spaces (newlines kept), so that byte offsets, lines
-/// and columns stay those of the original.
+/// How deeply `(`, `[` and `{` may nest. Real scripts nest five levels at most (a `msghdr` holding
+/// an array of `cmsg` structs); the limit keeps the recursive parts of the parser, the checker and
+/// the printer far from the end of the stack on hostile input.
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// What the lexical pre-scan found.
+pub(crate) struct Prescan<'s> {
+    /// The source with every comment replaced by spaces (newlines kept), so that byte offsets,
+    /// lines and columns stay those of the original.
+    pub text: Cow<'s, str>,
+    /// The byte offset of the first bracket that opens more than [`MAX_NESTING`] levels deep.
+    pub too_deep_at: Option<usize>,
+}
+
+/// One pass over the source before pest sees it: blanks comments and measures bracket nesting.
 ///
 /// The scan mirrors the grammar's lexical structure: outside backtick commands, strings, `%{ }%`
 /// blocks and `//!` lines, `//` and `/*` always start a comment, because the grammar's free-text
 /// tokens (option values, notes, unknown option arguments) end where one starts (`lexical_break`
-/// in `grammar/tcpconf.pest`), as packetdrill's lexer does.
+/// in `grammar/tcpconf.pest`), as packetdrill's lexer does. Brackets inside those texts are text
+/// and are not counted.
 ///
-/// This is an optimisation, not a change of language: the grammar also skips comments, but pest
-/// skips them again each time it backtracks over the whitespace before an optional field, which
-/// made licence headers the bulk of parsing time. Backtick commands, strings and `%{ }%` blocks
-/// are left alone (a `//` inside them is not a comment); an unterminated block comment is left for
+/// Blanking is an optimisation, not a change of language: the grammar also skips comments, but
+/// pest skips them again each time it backtracks over the whitespace before an optional field,
+/// which made licence headers the bulk of parsing time. An unterminated block comment is left for
 /// the grammar to report. Leaving a comment in place is always safe, since the grammar skips
 /// comments too; only blanking something that is not a comment would change a script's meaning.
-pub(crate) fn blank_comments(source: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn prescan(source: &str) -> Prescan<'_> {
     let bytes = source.as_bytes();
-    if !source.contains("//") && !source.contains("/*") {
-        return std::borrow::Cow::Borrowed(source);
-    }
-    let mut out = bytes.to_vec();
-    let mut i = 0;
+    let mut out: Option<Vec<u8>> = None;
+    let mut blank = |from: usize, to: usize| {
+        let out = out.get_or_insert_with(|| bytes.to_vec());
+        if let Some(range) = out.get_mut(from..to) {
+            for b in range.iter_mut().filter(|b| **b != b'\n') {
+                *b = b' ';
+            }
+        }
+    };
     let skip_quoted = |mut j: usize, quote: u8| -> usize {
-        while j < bytes.len() {
-            match bytes[j] {
+        while let Some(&b) = bytes.get(j) {
+            match b {
                 b'\\' => j += 2,
                 b if b == quote => return j + 1,
                 _ => j += 1,
@@ -33,19 +52,20 @@ pub(crate) fn blank_comments(source: &str) -> std::borrow::Cow<'_, str> {
         }
         bytes.len()
     };
-    while i < bytes.len() {
-        match bytes[i] {
-            b'`' => i = skip_quoted(i + 1, b'`'),
-            b'"' => i = skip_quoted(i + 1, b'"'),
-            b'%' if bytes.get(i + 1) == Some(&b'{') => {
-                i = source
-                    .get(i + 2..)
-                    .and_then(|rest| rest.find("}%"))
-                    .map_or(bytes.len(), |end| i + 2 + end + 2);
+    let find_from = |from: usize, pat: &str| source.get(from..).and_then(|rest| rest.find(pat));
+    let mut depth = 0usize;
+    let mut too_deep_at = None;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let next = bytes.get(i + 1).copied();
+        match (b, next) {
+            (b'`' | b'"', _) => i = skip_quoted(i + 1, b),
+            (b'%', Some(b'{')) => {
+                i = find_from(i + 2, "}%").map_or(bytes.len(), |n| i + 2 + n + 2);
             }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+            (b'/', Some(b'/')) => {
                 // A `//!` metadata line is kept, and its text (which ends at `\r` or `\n`, as in
-                // the grammar) is not scanned for quotes; a comment ends at `\n`.
+                // the grammar) is not scanned; a comment ends at `\n`.
                 let metadata = bytes.get(i + 2) == Some(&b'!');
                 let rest = source.get(i..).unwrap_or("");
                 let len = if metadata {
@@ -55,33 +75,39 @@ pub(crate) fn blank_comments(source: &str) -> std::borrow::Cow<'_, str> {
                 };
                 let end = len.map_or(bytes.len(), |n| i + n);
                 if !metadata {
-                    out[i..end].fill(b' ');
+                    blank(i, end);
                 }
                 i = end;
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                match source.get(i + 2..).and_then(|rest| rest.find("*/")) {
-                    Some(n) => {
-                        let end = i + 2 + n + 2;
-                        for b in &mut out[i..end] {
-                            if *b != b'\n' {
-                                *b = b' ';
-                            }
-                        }
-                        i = end;
-                    }
-                    None => break,
+            (b'/', Some(b'*')) => match find_from(i + 2, "*/") {
+                Some(n) => {
+                    let end = i + 2 + n + 2;
+                    blank(i, end);
+                    i = end;
                 }
+                None => break,
+            },
+            (b'(' | b'[' | b'{', _) => {
+                depth += 1;
+                if depth > MAX_NESTING && too_deep_at.is_none() {
+                    too_deep_at = Some(i);
+                }
+                i += 1;
+            }
+            (b')' | b']' | b'}', _) => {
+                depth = depth.saturating_sub(1);
+                i += 1;
             }
             _ => i += 1,
         }
     }
-    // Only ASCII bytes of whole comments were replaced by ASCII spaces, and a comment's extent
-    // ends at ASCII delimiters, so the result is still UTF-8; fall back to the original if not.
-    match String::from_utf8(out) {
-        Ok(blanked) => std::borrow::Cow::Owned(blanked),
-        Err(_) => std::borrow::Cow::Borrowed(source),
-    }
+    // Only whole comments, which start and end at ASCII delimiters, were replaced by ASCII spaces,
+    // so the result is still UTF-8; fall back to the original if it somehow is not.
+    let text = match out.map(String::from_utf8) {
+        Some(Ok(blanked)) => Cow::Owned(blanked),
+        _ => Cow::Borrowed(source),
+    };
+    Prescan { text, too_deep_at }
 }
 
 /// `S.`, `F.`, `P.`, `SEWA`, `4`, `-` → flags. Errors are messages for the flags token.
@@ -147,51 +173,6 @@ pub(crate) fn seconds_to_micros(text: &str) -> Option<i64> {
     whole.checked_mul(1_000_000)?.checked_add(micros)
 }
 
-/// How deeply `(`, `[` and `{` may nest. Real scripts nest five levels at most (a `msghdr` holding
-/// an array of `cmsg` structs); the limit keeps the recursive parts of the parser, the checker and
-/// the printer far from the end of the stack on hostile input.
-pub(crate) const MAX_NESTING: usize = 64;
-
-/// The byte offset of the first bracket that opens more than [`MAX_NESTING`] levels deep, outside
-/// backtick commands, strings and `%{ }%` blocks (whose brackets are text), if there is one.
-pub(crate) fn too_deep(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'`' | b'"' => {
-                let quote = b;
-                i += 1;
-                while let Some(&c) = bytes.get(i) {
-                    i += if c == b'\\' { 2 } else { 1 };
-                    if c == quote {
-                        break;
-                    }
-                }
-                continue;
-            }
-            b'%' if bytes.get(i + 1) == Some(&b'{') => {
-                i = text
-                    .get(i + 2..)
-                    .and_then(|rest| rest.find("}%"))
-                    .map_or(bytes.len(), |end| i + 2 + end + 2);
-                continue;
-            }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(i);
-                }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +188,7 @@ mod tests {
 
     #[test]
     fn nesting_limit() {
+        let too_deep = |s: &str| prescan(s).too_deep_at;
         let deep = format!(
             "0 f({}{}) = 0",
             "[".repeat(MAX_NESTING),
@@ -217,6 +199,8 @@ mod tests {
         assert_eq!(too_deep(&fine), None);
         let quoted = format!("0 `{}`", "(".repeat(200));
         assert_eq!(too_deep(&quoted), None);
+        let commented = format!("// {}\n//! t: `\n0 `x`", "(".repeat(200));
+        assert_eq!(too_deep(&commented), None);
     }
 
     #[test]
