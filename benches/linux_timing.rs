@@ -12,9 +12,9 @@
 //!   receiver ACKs at once); its ACK's timestamp − the injection time;
 //! - write → segment: `write()` issued at a scheduled time; the data segment's timestamp − schedule.
 //!
-//! On a loaded machine the tails are the scheduler's (a plain sleep-then-spin loop in Python shows
-//! the same milliseconds); running the built binary under `chrt -f 10` shows the adapter's own
-//! precision.
+//! It runs under the scheduling `tcpconf run` uses for real-time stacks (SCHED_RR at the lowest
+//! priority, when root and more than one CPU). On a loaded machine an ordinary thread's tails are
+//! the scheduler's (a plain sleep-then-spin loop in Python shows the same milliseconds).
 
 #[path = "../tests/linux_support/mod.rs"]
 mod linux_support;
@@ -73,6 +73,17 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1000);
+    // The scheduling `tcpconf run` gives runs against real-time stacks (packetdrill's choice too);
+    // taken before setup so that the adapter's threads inherit it.
+    let scheduling = tcpconf::engine::priority::raise();
+    println!(
+        "scheduling: {}",
+        if scheduling.raised() {
+            "SCHED_RR at the lowest priority, as tcpconf run uses for real-time stacks"
+        } else {
+            "the default policy (one CPU, or no CAP_SYS_NICE)"
+        }
+    );
     let net = net_v4();
     let clock = RealClock::start();
     let mut stack = LinuxStack::new();

@@ -12,7 +12,7 @@ mod inbound;
 mod matcher;
 pub mod notation;
 pub mod options;
-mod priority;
+pub mod priority;
 mod result;
 mod runner;
 mod stop;
