@@ -63,7 +63,11 @@ fn unavailable(stack: &str) -> Option<String> {
     None
 }
 
-fn script_trial(stack: &'static str, script: Arc<CorpusScript>, expectations: Arc<Expectations>) -> Trial {
+fn script_trial(
+    stack: &'static str,
+    script: Arc<CorpusScript>,
+    expectations: Arc<Expectations>,
+) -> Trial {
     let name = format!("{}::{stack}", script.id);
     let blocked = unavailable(stack);
     Trial::ignorable_test(name, move || {
@@ -80,10 +84,7 @@ fn script_trial(stack: &'static str, script: Arc<CorpusScript>, expectations: Ar
             Some(message) => {
                 let mut text = format!("{}: {message}", script.path.display());
                 if let Some(d) = expectations.get(&script.id) {
-                    text.push_str(&format!(
-                        "\n  listed deviation: {} ({})",
-                        d.reason, d.rfc
-                    ));
+                    text.push_str(&format!("\n  listed deviation: {} ({})", d.reason, d.rfc));
                 }
                 if let tcpconf::engine::Verdict::Fail(f) = &result.verdict {
                     if let Some(e) = &f.expected {
@@ -151,7 +152,11 @@ fn main() {
         // A broken file fails its `expectations::` trial; the script trials then expect passes.
         let expectations = Arc::new(Expectations::load(&dir, stack).unwrap_or_default());
         for script in &scripts {
-            trials.push(script_trial(stack, Arc::clone(script), Arc::clone(&expectations)));
+            trials.push(script_trial(
+                stack,
+                Arc::clone(script),
+                Arc::clone(&expectations),
+            ));
         }
     }
     libtest_mimic::run(&args, trials).exit();

@@ -22,7 +22,9 @@ fn committed_report_is_fresh_for_reference() {
         Err(e) => panic!("cannot regenerate the report: {e}"),
     };
     assert!(
-        report.column("reference").is_some_and(|c| c.cells.len() == report.scripts.len()),
+        report
+            .column("reference")
+            .is_some_and(|c| c.cells.len() == report.scripts.len()),
         "the regenerated reference column does not cover every script"
     );
     let stale = matrix::stale_files(&out, &report);
@@ -49,7 +51,10 @@ fn regenerating_twice_gives_identical_files() {
     let a = matrix::generate(&g).map(|(r, _)| matrix::render(&r));
     let b = matrix::generate(&Generate { jobs: 1, ..g }).map(|(r, _)| matrix::render(&r));
     match (a, b) {
-        (Ok(a), Ok(b)) => assert!(a == b, "two runs of the reference column rendered differently"),
+        (Ok(a), Ok(b)) => assert!(
+            a == b,
+            "two runs of the reference column rendered differently"
+        ),
         (Err(e), _) | (_, Err(e)) => panic!("cannot regenerate the report: {e}"),
     }
 }

@@ -155,10 +155,11 @@ pub fn run_column(stack: &str, scripts: &[CorpusScript], jobs: usize) -> Vec<Run
 
 /// Who the column's stack is: taken from the runs, else from a fresh instance.
 pub fn stack_info(stack: &str, results: &[RunResult]) -> Option<StackInfo> {
-    results
-        .iter()
-        .find_map(|r| r.stack.clone())
-        .or_else(|| stack::by_name(stack, &StackOptions::default()).ok().map(|s| s.info()))
+    results.iter().find_map(|r| r.stack.clone()).or_else(|| {
+        stack::by_name(stack, &StackOptions::default())
+            .ok()
+            .map(|s| s.info())
+    })
 }
 
 #[cfg(test)]

@@ -96,7 +96,10 @@ impl Expectations {
                 ));
             }
             if d.reason.trim().is_empty() || d.rfc.trim().is_empty() {
-                return Err(format!("`{}`: a deviation needs a reason and an rfc", d.script));
+                return Err(format!(
+                    "`{}`: a deviation needs a reason and an rfc",
+                    d.script
+                ));
             }
             let script = d.script.clone();
             if by_script.insert(script.clone(), d).is_some() {
@@ -154,7 +157,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_files() {
-        let one = "[[deviation]]\nscript = \"a\"\nverdict = \"fail\"\nreason = \"r\"\nrfc = \"MUST-1\"\n";
+        let one =
+            "[[deviation]]\nscript = \"a\"\nverdict = \"fail\"\nreason = \"r\"\nrfc = \"MUST-1\"\n";
         assert!(Expectations::parse(&format!("{one}{one}")).is_err());
         assert!(Expectations::parse(&one.replace("fail", "pass")).is_err());
         assert!(Expectations::parse(&one.replace("fail", "error")).is_err());

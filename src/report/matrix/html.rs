@@ -170,7 +170,9 @@ fn filters(report: &Report, h: &mut String) {
     for s in Status::ALL {
         let _ = write!(h, "<option>{}</option>", s.name());
     }
-    h.push_str("</select></label>\n<label>Stack <select id=\"f-stack\"><option value=\"\">all</option>");
+    h.push_str(
+        "</select></label>\n<label>Stack <select id=\"f-stack\"><option value=\"\">all</option>",
+    );
     for c in &report.stacks {
         let _ = write!(h, "<option>{}</option>", esc(&c.stack));
     }
@@ -181,7 +183,9 @@ fn filters(report: &Report, h: &mut String) {
 }
 
 fn table(report: &Report, h: &mut String) {
-    h.push_str("<div id=\"layout\">\n<table id=\"matrix\">\n<thead><tr><th>script</th><th>RFC</th>");
+    h.push_str(
+        "<div id=\"layout\">\n<table id=\"matrix\">\n<thead><tr><th>script</th><th>RFC</th>",
+    );
     for c in &report.stacks {
         let _ = write!(
             h,

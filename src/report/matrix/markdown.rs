@@ -308,9 +308,7 @@ fn coverage(report: &Report, out: &mut String) {
     }
     let others: Vec<String> = covered
         .iter()
-        .filter(|((kind, number), _)| {
-            rfc9293::find(*kind, *number).is_none_or(|r| !r.in_scope())
-        })
+        .filter(|((kind, number), _)| rfc9293::find(*kind, *number).is_none_or(|r| !r.in_scope()))
         .map(|((kind, number), scripts)| {
             let id = crate::script::meta::RfcRef::Requirement {
                 kind: *kind,
@@ -373,7 +371,12 @@ impl Footnotes {
             let _ = write!(text, " — stack: {}", code(a));
         }
         if let Some(reason) = &cell.expected_reason {
-            let _ = write!(text, " — expected {}: {}", cell.expected.name(), escape(reason));
+            let _ = write!(
+                text,
+                " — expected {}: {}",
+                cell.expected.name(),
+                escape(reason)
+            );
             if let Some(rfc) = &cell.expected_rfc {
                 let _ = write!(text, " ({})", escape(rfc));
             }

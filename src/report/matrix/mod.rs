@@ -45,7 +45,10 @@ pub enum MatrixError {
 /// Judges `cell` of `script` on `stack`: against the stack's expectations file, except that a
 /// script whose profile does not apply to the stack is expected to skip.
 pub fn judge(cell: &mut Cell, stack: &str, script: &CorpusScript, expectations: &Expectations) {
-    match (corpus::stack_options(stack, &script.meta), expectations.get(&script.id)) {
+    match (
+        corpus::stack_options(stack, &script.meta),
+        expectations.get(&script.id),
+    ) {
         (_, Some(d)) => cell.judge(d.verdict, Some((&d.reason, &d.rfc))),
         (Err(reason), None) => {
             cell.judge(Expected::Skip, None);
@@ -82,7 +85,8 @@ pub fn column(
             .as_ref()
             .map_or_else(|| "unknown".into(), |i| i.version.clone()),
         profile: if profiles.is_empty() {
-            info.as_ref().map_or_else(String::new, |i| i.profile.clone())
+            info.as_ref()
+                .map_or_else(String::new, |i| i.profile.clone())
         } else {
             profiles.join(" / ")
         },
@@ -133,7 +137,11 @@ pub fn generate(g: &Generate) -> Result<(Report, Vec<StackRun>), MatrixError> {
         columns.push(column(stack, &scripts, &results, &expectations));
         runs.push(StackRun {
             stack: stack.clone(),
-            unknown_expectations: expectations.unknown(&ids).into_iter().map(String::from).collect(),
+            unknown_expectations: expectations
+                .unknown(&ids)
+                .into_iter()
+                .map(String::from)
+                .collect(),
             results,
             wall,
         });
@@ -168,7 +176,8 @@ pub fn read_results(dir: &Path) -> Result<Option<Report>, MatrixError> {
         path: path.clone(),
         message,
     };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| results(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| results(e.to_string()))?;
     let version = value.get("schema_version").and_then(|v| v.as_u64());
     if version != Some(u64::from(SCHEMA_VERSION)) {
         return Err(results(format!(

@@ -226,7 +226,9 @@ impl Cell {
         };
         self.expected = expected;
         self.expected_reason = why.map(|(r, _)| r.to_string());
-        self.expected_rfc = why.map(|(_, rfc)| rfc.to_string()).filter(|r| !r.is_empty());
+        self.expected_rfc = why
+            .map(|(_, rfc)| rfc.to_string())
+            .filter(|r| !r.is_empty());
     }
 }
 
@@ -335,8 +337,14 @@ mod tests {
         let why = Some(("r", "MUST-1"));
         assert_eq!(Cell::new(&pass, Expected::Pass, None).status, Status::Pass);
         assert_eq!(Cell::new(&pass, Expected::Fail, why).status, Status::Fixed);
-        assert_eq!(Cell::new(&fail(), Expected::Pass, None).status, Status::Fail);
-        assert_eq!(Cell::new(&fail(), Expected::Fail, why).status, Status::Deviation);
+        assert_eq!(
+            Cell::new(&fail(), Expected::Pass, None).status,
+            Status::Fail
+        );
+        assert_eq!(
+            Cell::new(&fail(), Expected::Fail, why).status,
+            Status::Deviation
+        );
         let skip = RunResult::not_run(
             PathBuf::from("x.pkt"),
             Verdict::Skip {
@@ -345,7 +353,10 @@ mod tests {
             },
         );
         assert_eq!(Cell::new(&skip, Expected::Skip, None).status, Status::Skip);
-        assert_eq!(Cell::new(&skip, Expected::Skip, why).status, Status::Deviation);
+        assert_eq!(
+            Cell::new(&skip, Expected::Skip, why).status,
+            Status::Deviation
+        );
         assert_eq!(Cell::new(&skip, Expected::Pass, None).status, Status::Fail);
     }
 

@@ -244,7 +244,11 @@ mod tests {
         assert_eq!(count(RequirementKind::May), 18);
         assert_eq!(count(RequirementKind::Recommended), 1);
         for r in REQUIREMENTS {
-            assert!(std::ptr::eq(find(r.kind, r.number).unwrap_or(r), r), "{}", r.id());
+            assert!(
+                std::ptr::eq(find(r.kind, r.number).unwrap_or(r), r),
+                "{}",
+                r.id()
+            );
         }
     }
 
@@ -253,8 +257,17 @@ mod tests {
         let must13 = find(RequirementKind::Must, 13).map(Requirement::in_scope);
         assert_eq!(must13, Some(true));
         // MUST-9 (ISN PRF) cannot be seen on the wire; MAY-2 is not a MUST/SHLD.
-        assert_eq!(find(RequirementKind::Must, 9).map(Requirement::in_scope), Some(false));
-        assert_eq!(find(RequirementKind::May, 2).map(Requirement::in_scope), Some(false));
-        assert_eq!(find(RequirementKind::Should, 3).map(|r| r.id()).as_deref(), Some("SHLD-3"));
+        assert_eq!(
+            find(RequirementKind::Must, 9).map(Requirement::in_scope),
+            Some(false)
+        );
+        assert_eq!(
+            find(RequirementKind::May, 2).map(Requirement::in_scope),
+            Some(false)
+        );
+        assert_eq!(
+            find(RequirementKind::Should, 3).map(|r| r.id()).as_deref(),
+            Some("SHLD-3")
+        );
     }
 }
