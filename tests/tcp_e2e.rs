@@ -30,12 +30,12 @@ fn pair(profile: Profile, link: LinkConfig) -> Pair {
 
 /// Host 1 listens on `server:80`, host 0 connects; returns (client fd, server listener, accepted fd).
 fn establish(net: &mut Pair, family: Family, server: &str) -> (Fd, Fd, Fd) {
-    let l = net.hosts[1].socket_open(family, true).unwrap();
+    let l = net.hosts[1].socket(family, true).unwrap();
     net.hosts[1]
         .bind(l, SocketAddr::new(ip(server), 80))
         .unwrap();
     net.hosts[1].listen(l, 16).unwrap();
-    let c = net.hosts[0].socket_open(family, true).unwrap();
+    let c = net.hosts[0].socket(family, true).unwrap();
     let now = net.now;
     assert_eq!(
         net.hosts[0].connect(c, SocketAddr::new(ip(server), 80), now),
@@ -181,8 +181,8 @@ fn simultaneous_open_and_simultaneous_close() {
         Profile::rfc9293(),
         LinkConfig::perfect(Duration::from_millis(10)),
     );
-    let a = net.hosts[0].socket_open(Family::V4, true).unwrap();
-    let b = net.hosts[1].socket_open(Family::V4, true).unwrap();
+    let a = net.hosts[0].socket(Family::V4, true).unwrap();
+    let b = net.hosts[1].socket(Family::V4, true).unwrap();
     net.hosts[0].bind(a, SocketAddr::new(ip(A), 5000)).unwrap();
     net.hosts[1].bind(b, SocketAddr::new(ip(B), 6000)).unwrap();
     assert_eq!(
@@ -216,7 +216,7 @@ fn refused_connect_reports_econnrefused_once() {
         Profile::rfc9293(),
         LinkConfig::perfect(Duration::from_millis(1)),
     );
-    let c = net.hosts[0].socket_open(Family::V4, true).unwrap();
+    let c = net.hosts[0].socket(Family::V4, true).unwrap();
     let dst = SocketAddr::new(ip(B), 81);
     assert_eq!(
         net.hosts[0].connect(c, dst, Duration::ZERO),
@@ -321,4 +321,21 @@ fn runs_are_reproducible_byte_for_byte() {
         (trace, net.stats)
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn rfc793_profile_survives_the_lossy_link_too() {
+    let link = LinkConfig {
+        delay: Duration::from_millis(5),
+        loss_ppm: 30_000,
+        duplicate_ppm: 10_000,
+        reorder_ppm: 50_000,
+        reorder_delay: Duration::from_millis(10),
+        seed: 99,
+    };
+    let mut net = pair(Profile::rfc793(), link);
+    let (c, _l, s) = establish(&mut net, Family::V6, B6);
+    let data = pattern(2_000_000);
+    let got = transfer(&mut net, 1, s, c, &data, Duration::from_secs(100_000));
+    assert!(got == data, "payload corrupted");
 }

@@ -252,6 +252,7 @@ fn play(p: &Prepared, runner: &mut Runner<'_>, opts: &RunOptions) -> Result<(), 
     if let (Some(c), true) = (&p.script.init_command, opts.allow_shell) {
         runner.init(&c.text, location(c.span))?;
     }
+    runner.start();
     for item in &p.script.body {
         if let Item::Event(ev) = item {
             runner.event(ev)?;

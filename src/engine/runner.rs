@@ -70,6 +70,10 @@ pub struct Runner<'s> {
     settings: Settings,
     net: NetConfig,
     clock: RealClock,
+    /// Script time zero on the stack's clock: the end of the init command, as in packetdrill,
+    /// whose clock starts after it (`run.c: run_script`).
+    offset: Duration,
+    /// Script time: what the script's times are measured against.
     now: Duration,
     pub(super) trace: Trace,
     pub(super) measurements: Vec<Measurement>,
@@ -85,6 +89,8 @@ pub struct Runner<'s> {
     /// The script wrote non-zero payload bytes, so outbound payloads are not compared with zeros.
     wrote_data: bool,
     line: Option<usize>,
+    /// The last traced state answer and the line that asked.
+    last_answer: Option<(Option<usize>, TcpState)>,
 }
 
 impl<'s> Runner<'s> {
@@ -102,6 +108,7 @@ impl<'s> Runner<'s> {
             settings,
             net,
             clock,
+            offset: Duration::ZERO,
             now: Duration::ZERO,
             trace: Trace::default(),
             measurements: Vec::new(),
@@ -114,6 +121,7 @@ impl<'s> Runner<'s> {
             prev: None,
             wrote_data: false,
             line: None,
+            last_answer: None,
         }
     }
 
@@ -175,10 +183,13 @@ impl<'s> Runner<'s> {
         } else {
             until
         };
-        let events = self.stack.wait(ask).map_err(|e| Stop::from_stack(e, loc))?;
+        let events = self
+            .stack
+            .wait(ask + self.offset)
+            .map_err(|e| Stop::from_stack(e, loc))?;
         if events.is_empty() {
             if self.real_time() {
-                self.now = self.clock.sleep_until(until);
+                self.now = self.clock.sleep_until(until + self.offset) - self.offset;
             } else {
                 self.now = self.now.max(until);
             }
@@ -188,7 +199,7 @@ impl<'s> Runner<'s> {
             self.on_stack_event(e)?;
         }
         if self.real_time() {
-            self.now = self.now.max(self.clock.now());
+            self.now = self.now.max(self.clock.now().saturating_sub(self.offset));
         }
         Ok(false)
     }
@@ -203,7 +214,8 @@ impl<'s> Runner<'s> {
 
     fn on_stack_event(&mut self, e: StackEvent) -> Result<(), Stop> {
         match e {
-            StackEvent::Sent(out) => {
+            StackEvent::Sent(mut out) => {
+                out.at = out.at.saturating_sub(self.offset);
                 if !self.real_time() {
                     self.now = self.now.max(out.at);
                 }
@@ -231,6 +243,7 @@ impl<'s> Runner<'s> {
                 Ok(())
             }
             StackEvent::Returned { at, outcome } => {
+                let at = at.saturating_sub(self.offset);
                 if !self.real_time() {
                     self.now = self.now.max(at);
                 }
@@ -413,7 +426,7 @@ impl<'s> Runner<'s> {
         let bytes =
             inbound::encode(&packet).map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
         self.stack
-            .inject(self.now, &bytes)
+            .inject(self.now + self.offset, &bytes)
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
         self.trace.push(
             self.now,
@@ -548,12 +561,14 @@ impl<'s> Runner<'s> {
         };
         let diffs = matcher::compare(tcp, &p.ip_info, &live, &actual, &ctx);
         let actual_text = format!("{} {}", fmt_secs(at), notation::segment_text(&actual));
-        let early_note = self.prev.filter(|prev| at < prev.completed).map(|prev| {
+        // A packet that predates the previous line was unexpected there already; packetdrill (and
+        // tcpconf outside strict mode) only notices it here, so say where it really came from.
+        let early_note = self.prev.filter(|prev| at < prev.scripted).map(|prev| {
             format!(
-                "the actual packet was sent at {} sec, before the previous line completed at {} sec; \
-                 like packetdrill, tcpconf reports an unexpected packet at the next `>` line",
+                "the actual packet was sent at {} sec, before the previous line's time {} sec: it is an \
+                 unexpected packet from earlier, which packetdrill also reports only at the next `>` line",
                 fmt_secs(at),
-                fmt_secs(prev.completed)
+                fmt_secs(prev.scripted)
             )
         });
         if !diffs.is_empty() {
@@ -625,13 +640,13 @@ impl<'s> Runner<'s> {
             self.now,
             self.line,
             TraceKind::Syscall {
-                call: format!("{name} {:?}", eval.call),
+                call: syscalls::call_text(&name, &eval.call),
             },
         );
         let start = self.now;
         let progress = self
             .stack
-            .syscall(self.now, &eval.call)
+            .syscall(self.now + self.offset, &eval.call)
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
         match progress {
             SyscallProgress::Done(outcome) => {
@@ -762,6 +777,13 @@ impl<'s> Runner<'s> {
         self.untimed_shell(command, loc, "init")
     }
 
+    /// Starts script time: for a real-time stack, time zero is now (after the init command).
+    pub fn start(&mut self) {
+        if self.real_time() {
+            self.offset = self.clock.now();
+        }
+    }
+
     /// Runs the script's untimed cleanup command (after the run, even a failed one).
     pub fn cleanup(&mut self, command: &str, loc: Location) -> Result<(), Stop> {
         self.untimed_shell(command, loc, "cleanup")
@@ -771,7 +793,7 @@ impl<'s> Runner<'s> {
     fn untimed_shell(&mut self, command: &str, loc: Location, what: &str) -> Result<(), Stop> {
         let status = self
             .stack
-            .shell(command)
+            .shell(&with_packetdrill_env(command))
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
         self.trace.push(
             self.now,
@@ -794,7 +816,7 @@ impl<'s> Runner<'s> {
     fn shell(&mut self, loc: &Location, command: &str) -> Result<(), Stop> {
         let status = self
             .stack
-            .shell(command)
+            .shell(&with_packetdrill_env(command))
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
         self.trace.push(
             self.now,
@@ -868,14 +890,18 @@ impl<'s> Runner<'s> {
             }
         };
         let state = found.unwrap_or(TcpState::Closed);
-        self.trace.push(
-            self.now,
-            self.line,
-            TraceKind::State {
-                query: condition_text(cond),
-                answer: state.to_string(),
-            },
-        );
+        // A measurement polls many times: trace only answers that change.
+        if self.last_answer != Some((self.line, state)) {
+            self.last_answer = Some((self.line, state));
+            self.trace.push(
+                self.now,
+                self.line,
+                TraceKind::State {
+                    query: condition_text(cond),
+                    answer: state.to_string(),
+                },
+            );
+        }
         Ok(state)
     }
 
@@ -1029,6 +1055,12 @@ impl<'s> Runner<'s> {
         f.notes.push("packetdrill does not check for unexpected packets after the last line; run without --strict for its verdict".into());
         Err(Stop::failure(f))
     }
+}
+
+/// packetdrill exports `PACKETDRILL_PID` (its own pid, the shell's parent) to script commands;
+/// `set_sysctls.py` names its restore file after it and cleanup commands use `${PPID}`.
+fn with_packetdrill_env(command: &str) -> String {
+    format!("export PACKETDRILL_PID={}\n{command}", std::process::id())
 }
 
 fn non_wildcard(ip: IpAddr, fallback: IpAddr) -> IpAddr {

@@ -347,6 +347,7 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
             }
         }
         "read" | "recv" | "recvfrom" => {
+            no_bad_pointer(name, arg(spec, 1)?)?;
             let flags = if name == "read" { 0 } else { flags_arg(3)? };
             no_flags(flags, 0x2 | 0x40)?;
             Syscall::Read {
@@ -375,6 +376,7 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
                 // MSG_ZEROCOPY and MSG_FASTOPEN would.
                 no_flags(flags_arg(3)?, 0x4000 | 0x40)?;
             }
+            no_bad_pointer(name, arg(spec, 1)?)?;
             let len = env.len(arg(spec, 2)?)?;
             let data = match &arg(spec, 1)?.kind {
                 ExprKind::Str(s) | ExprKind::StrPrefix(s) => {
@@ -491,6 +493,17 @@ pub fn evaluate(spec: &SyscallSpec, env: &Env<'_>) -> Result<Evaluated, EvalErro
     Ok(ev)
 }
 
+/// A buffer argument the syscall model cannot express: `NULL` or a literal address (scripts use
+/// them to provoke EFAULT).
+fn no_bad_pointer(name: &str, buf: &Expr) -> Result<(), EvalError> {
+    match &buf.kind {
+        ExprKind::Ellipsis | ExprKind::Str(_) | ExprKind::StrPrefix(_) => Ok(()),
+        _ => Err(EvalError::Unsupported(format!(
+            "{name}() with a literal buffer pointer (e.g. NULL, to provoke EFAULT) cannot be expressed"
+        ))),
+    }
+}
+
 fn sockopt_name(level: i64, opt: i64, value: &Expr) -> SockOptName {
     match (level, opt) {
         (1, 2) => SockOptName::ReuseAddr,
@@ -569,6 +582,36 @@ fn setsockopt_value(
             value: int.to_ne_bytes().to_vec(),
         },
     })
+}
+
+/// A call as the trace shows it: `write(4, 1000 bytes)`, `connect(3, 192.0.2.1:8080)`.
+pub fn call_text(name: &str, call: &Syscall) -> String {
+    let args = match call {
+        Syscall::Socket {
+            domain,
+            nonblocking,
+        } => {
+            let d = match domain {
+                Domain::Inet => "AF_INET",
+                Domain::Inet6 => "AF_INET6",
+            };
+            let nb = if *nonblocking { "|SOCK_NONBLOCK" } else { "" };
+            format!("{d}, SOCK_STREAM{nb}")
+        }
+        Syscall::Bind { fd, addr } | Syscall::Connect { fd, addr } => format!("{fd}, {addr}"),
+        Syscall::Listen { fd, backlog } => format!("{fd}, {backlog}"),
+        Syscall::Accept { fd } | Syscall::Close { fd } => fd.to_string(),
+        Syscall::Read { fd, len, peek } => {
+            format!("{fd}, {len} bytes{}", if *peek { ", MSG_PEEK" } else { "" })
+        }
+        Syscall::Write { fd, data } => format!("{fd}, {} bytes", data.len()),
+        Syscall::Shutdown { fd, how } => format!("{fd}, {how:?}"),
+        Syscall::SetSockOpt { fd, opt } => format!("{fd}, {opt:?}"),
+        Syscall::GetSockOpt { fd, name } => format!("{fd}, {name:?}"),
+        Syscall::Fcntl { fd, cmd } => format!("{fd}, {cmd:?}"),
+        Syscall::Ioctl { fd, request } => format!("{fd}, {request:?}"),
+    };
+    format!("{name}({args})")
 }
 
 /// How a syscall's outcome is shown: `0`, `-1 ECONNRESET (Connection reset by peer)`.

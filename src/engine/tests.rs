@@ -699,3 +699,94 @@ fn trace_records_everything_with_times() {
         .and_then(|p| p.as_tcp().cloned());
     assert_eq!(seg.map(|s| s.dst_port), Some(8080));
 }
+
+#[test]
+fn a_stray_packet_from_earlier_is_reported_with_where_it_came_from() {
+    let text = format!(
+        "{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 100) = 100
++0 > P. 1:101(100) ack 1 win 65535
+"
+    );
+    let mut fake = Fake::new(|a: &mut Actions, input| {
+        if let Input::Inject(seg) = input
+            && seg.flags == TcpFlags::SYN
+        {
+            a.send(
+                Duration::ZERO,
+                reply(seg, TcpFlags::SYN | TcpFlags::ACK, ISN, 1, vec![], 0),
+            );
+            a.send(ms(1), reply(seg, TcpFlags::ACK, ISN + 1, 1, vec![], 0));
+        }
+    });
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    let Verdict::Fail(f) = &r.verdict else {
+        panic!("{:?}", r.verdict)
+    };
+    assert_eq!(f.location.as_ref().map(|l| l.line), Some(10));
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n
+                .contains("sent at 0.001000 sec, before the previous line's time 0.100000 sec")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn measure_until_packet_leaves_the_packet_for_the_next_line() {
+    let text = format!(
+        "{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++0 measure synack_rto until packet within 5
++0 > S. 0:0(0) ack 1 win 65535
+"
+    );
+    let mut fake = Fake::new(|a: &mut Actions, input| {
+        if let Input::Inject(seg) = input {
+            let synack = reply(seg, TcpFlags::SYN | TcpFlags::ACK, ISN, 1, vec![], 0);
+            a.send(Duration::ZERO, synack.clone());
+            a.send(Duration::from_secs(1), synack);
+        }
+    });
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    assert_eq!(r.measurements.first().map(|m| m.value_secs), Some(1.0));
+    let short = text.replace("within 5", "within 0.5");
+    let r = run_text(
+        &short,
+        &mut server(Duration::ZERO, vec![]),
+        &RunOptions::default(),
+    );
+    assert!(
+        fail_message(&r)
+            .contains("measurement synack_rto: condition not reached within 0.500000 sec"),
+        "{:?}",
+        r.verdict
+    );
+}
+
+#[test]
+fn real_time_stacks_are_waited_for() {
+    let text = format!(
+        "{LISTEN}+.02 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++.02 < . 1:1(0) ack 1 win 65535
+"
+    );
+    let mut fake = server(Duration::ZERO, vec![]);
+    fake.caps.time = crate::stack::TimeModel::Real;
+    let started = std::time::Instant::now();
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    assert!(
+        started.elapsed() >= ms(40),
+        "real time must pass: {:?}",
+        started.elapsed()
+    );
+    let (at, _) = fake.injected[1];
+    assert!(at >= ms(40) && at < ms(500), "the ACK left at {at:?}");
+}

@@ -5,6 +5,8 @@
 //! another platform (an unknown symbol may be a define; a FreeBSD socket option is unknown to
 //! Linux). Checks never reject a script that packetdrill runs.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::ast::*;
 use super::diag::Diagnostic;
 use super::meta::ScriptMeta;
@@ -16,7 +18,28 @@ pub const MAX_TCP_OPTIONS_LEN: usize = 40;
 
 /// Every finding about `script`, in source order.
 pub fn check(script: &Script) -> Vec<Diagnostic> {
-    let mut checker = Checker { diags: Vec::new() };
+    check_with_defines(script, &BTreeMap::new())
+}
+
+/// Like [`check`], knowing the `-D NAME=VALUE` defines the script will run with (its own
+/// `--define=NAME=VALUE` lines count too): a defined name is not reported as unknown.
+pub fn check_with_defines(script: &Script, defines: &BTreeMap<String, String>) -> Vec<Diagnostic> {
+    let mut defined: BTreeSet<String> = defines.keys().cloned().collect();
+    for option in &script.options {
+        if option.name.node == "define"
+            && let Some(value) = &option.value
+        {
+            let name = value
+                .node
+                .split_once('=')
+                .map_or(value.node.as_str(), |(n, _)| n);
+            defined.insert(name.to_string());
+        }
+    }
+    let mut checker = Checker {
+        diags: Vec::new(),
+        defined,
+    };
     let (_, meta_diags) = ScriptMeta::from_script(script);
     checker.diags.extend(meta_diags);
     for option in &script.options {
@@ -180,6 +203,8 @@ const KNOWN_ICMP_NAMES: &[&str] = &[
 
 struct Checker {
     diags: Vec<Diagnostic>,
+    /// Names given with `-D` or `--define`.
+    defined: BTreeSet<String>,
 }
 
 /// Where the script's clock is, as far as the text says.
@@ -437,7 +462,15 @@ impl Checker {
             self.range(field.span, value, max, what);
         }
         match &packet.kind {
-            PacketKind::Tcp(tcp) => self.tcp(tcp, outbound),
+            PacketKind::Tcp(tcp) => {
+                if !outbound && tcp.win.is_none() {
+                    self.diags.push(
+                        Diagnostic::error(packet.span, "an inbound packet needs a window")
+                            .with_help("add `win N`: tcpconf must know what window to send"),
+                    );
+                }
+                self.tcp(tcp, outbound);
+            }
             PacketKind::Udp(udp) => {
                 if let Some(ports) = &udp.ports {
                     self.ports(ports);
@@ -456,7 +489,7 @@ impl Checker {
                         .strip_prefix("type_")
                         .or_else(|| n.strip_prefix("code_"))
                         .is_some_and(|d| d.parse::<u8>().is_ok());
-                    if !numbered && !KNOWN_ICMP_NAMES.contains(&n) {
+                    if !numbered && !KNOWN_ICMP_NAMES.contains(&n) && !self.defined.contains(n) {
                         self.warning(
                             name.span,
                             format!(
@@ -580,7 +613,7 @@ impl Checker {
                     );
                 }
             }
-            PatternKind::Define(name) => {
+            PatternKind::Define(name) if !self.defined.contains(name) => {
                 self.warning(
                     pattern.span,
                     format!(
@@ -588,6 +621,7 @@ impl Checker {
                     ),
                 );
             }
+            PatternKind::Define(_) => {}
         }
     }
 
@@ -697,6 +731,9 @@ impl Checker {
         let Some(blob) = blob else { return Some(0) };
         let text = blob.node.as_str();
         if !text.chars().all(|c| c.is_ascii_hexdigit()) {
+            if self.defined.contains(text) {
+                return None;
+            }
             self.warning(
                 blob.span,
                 format!("`{text}` is not hex; it must be a -D define when the script runs"),
@@ -746,7 +783,7 @@ impl Checker {
             | ExprKind::Str(_)
             | ExprKind::StrPrefix(_) => {}
             ExprKind::Symbol(name) => {
-                if symbol_value(name).is_none() {
+                if symbol_value(name).is_none() && !self.defined.contains(name) {
                     self.warning(
                         expr.span,
                         format!("`{name}` is not a Linux constant tcpconf knows; it must be a -D define when the script runs"),

@@ -1,5 +1,6 @@
 //! Scripts on disk: finding `*.pkt` files under paths and checking each one.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use super::diag::{Diagnostic, Severity};
 
 /// An I/O failure while looking for or reading scripts, with the path it concerns.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[error("cannot read {}", path.display())]
 pub struct CorpusError {
     pub path: PathBuf,
     #[source]
@@ -82,14 +83,18 @@ impl FileReport {
     }
 }
 
-/// Reads and checks one script: syntax first, then (if it parsed) the semantic checks.
-pub fn check_file(path: &Path) -> Result<FileReport, CorpusError> {
+/// Reads and checks one script: syntax first, then (if it parsed) the semantic checks, knowing
+/// the `-D` defines it will run with.
+pub fn check_file(
+    path: &Path,
+    defines: &BTreeMap<String, String>,
+) -> Result<FileReport, CorpusError> {
     let bytes = fs::read(path).map_err(|source| CorpusError {
         path: path.to_path_buf(),
         source,
     })?;
     let source = String::from_utf8_lossy(&bytes).into_owned();
-    let diagnostics = super::check_source(&source);
+    let diagnostics = super::check_source_with_defines(&source, defines);
     Ok(FileReport {
         path: path.to_path_buf(),
         source,

@@ -180,7 +180,27 @@ pub(crate) fn from_pest(
         InputLocation::Span((s, _)) => s,
     };
     let (found_len, found_text) = found_token(source, pos);
+    // At the end of a line or of the file, point just past the last token rather than at the
+    // start of the next (possibly empty) line.
+    let pos = if found_len == 0 {
+        source
+            .get(..pos)
+            .map_or(pos, |before| before.trim_end().len())
+    } else {
+        pos
+    };
     let span = index.span(pos, pos + found_len);
+    let unclosed = match source.get(pos..).and_then(|rest| rest.chars().next()) {
+        Some('`') => Some("this backtick command is never closed with a second `` ` ``"),
+        Some('"') => Some("this string is never closed with a second `\"`"),
+        Some('%') if source.get(pos..).is_some_and(|r| r.starts_with("%{")) => {
+            Some("this `%{` block is never closed with `}%`")
+        }
+        _ => None,
+    };
+    if let Some(message) = unclosed {
+        return Diagnostic::error(span, message);
+    }
     let message = match &error.variant {
         ErrorVariant::CustomError { message } => message.clone(),
         ErrorVariant::ParsingError { positives, .. } => {
@@ -192,11 +212,18 @@ pub(crate) fn from_pest(
                     words.push(word);
                 }
             }
+            // Where flags could start, the other things that could (IP fields, `udp`) only blur
+            // the message.
+            if let Some(flags) = words.iter().find(|w| w.starts_with("TCP flags")) {
+                words = vec![*flags];
+            }
             // Specific expectations first: "TCP flags" says more than "a number".
             words.sort_by_key(|w| std::cmp::Reverse(specificity(w)));
             words.truncate(4);
             if words.is_empty() {
-                format!("unexpected {found_text}")
+                format!(
+                    "expected an option line `--name=value`, a metadata line `//! key: value`, a backtick command or an event, found {found_text}"
+                )
             } else {
                 format!("expected {}, found {found_text}", join_or(&words))
             }
@@ -342,6 +369,10 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | R::call
         | R::symbol => "an expression (a number, a name, `...`, `\"string\"`, `[…]` or `{…}`)",
         R::field_name => "a field name",
+        R::arg_comma => "`,`",
+        R::args_end => "`)`",
+        R::result_eq => "`= RESULT`",
+        R::call_name => "a function such as `htons`",
         R::field_count => "`(N)`",
         R::ident => "a name",
         _ => return None,

@@ -6,6 +6,7 @@ use pest::iterators::{Pair, Pairs};
 
 use super::ast::*;
 use super::diag::{Diagnostic, LineIndex};
+use super::tokens::{blank_comments, parse_flags, seconds_to_micros};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/tcpconf.pest"]
@@ -15,7 +16,8 @@ pub(crate) struct Grammar;
 /// the grammar could not accept, with a plain-English statement of what it expected there.
 pub fn parse(source: &str) -> Result<Script, Diagnostic> {
     let index = LineIndex::new(source);
-    let mut pairs = Grammar::parse(Rule::script, source)
+    let blanked = blank_comments(source);
+    let mut pairs = Grammar::parse(Rule::script, &blanked)
         .map_err(|error| super::diag::from_pest(&error, source, &index))?;
     let script = pairs
         .next()
@@ -733,7 +735,12 @@ impl<'i> Builder<'i> {
         let mut args = Vec::new();
         let mut rest = Vec::new();
         for part in c.inner {
-            rest.push(part);
+            if !matches!(
+                part.as_rule(),
+                Rule::arg_comma | Rule::args_end | Rule::result_eq
+            ) {
+                rest.push(part);
+            }
         }
         // All `expr` pairs but the last are arguments; the last is the result.
         let mut errno = None;
@@ -894,65 +901,558 @@ impl<'a> Children<'a> {
     }
 }
 
-/// `S.`, `F.`, `P.`, `SEWA`, `4`, `-` → flags. Errors are messages for the flags token.
-pub(crate) fn parse_flags(text: &str) -> std::result::Result<TcpFlags, String> {
-    let mut flags = TcpFlags::default();
-    if text == "-" {
-        return Ok(flags);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses without blanking comments first, to show that blanking changes nothing.
+    fn parse_unblanked(source: &str) -> Script {
+        let index = LineIndex::new(source);
+        let mut pairs = Grammar::parse(Rule::script, source).expect("parses");
+        let script = pairs.next().expect("a script");
+        Builder { index: &index }.script(script).expect("builds")
     }
-    for ch in text.chars().filter(|c| !c.is_whitespace()) {
-        let slot = match ch {
-            'S' => &mut flags.syn,
-            'F' => &mut flags.fin,
-            'R' => &mut flags.rst,
-            'P' => &mut flags.psh,
-            '.' => &mut flags.ack,
-            'U' => &mut flags.urg,
-            'E' => &mut flags.ece,
-            'W' => &mut flags.cwr,
-            'A' => &mut flags.ae,
-            '0'..='7' => {
-                if flags.ace.is_some() {
-                    return Err("only one AccECN ACE digit may be given".to_string());
-                }
-                flags.ace = ch.to_digit(8).and_then(|d| u8::try_from(d).ok());
-                continue;
-            }
-            other => return Err(format!("`{other}` is not a TCP flag")),
-        };
-        if *slot {
-            return Err(format!("TCP flag `{ch}` is given twice"));
+
+    #[test]
+    fn blanking_comments_keeps_meaning_and_offsets() {
+        let sources = [
+            "// c\n//! title: a `quote // not a comment\n0 `echo // kept` // gone\n",
+            "/* a\n b */ 0 write(3, \"x // y\", 1) = 1 /* c */\n+0 %{ x = '//' }%\n",
+            "0 close(3) = 0 // trailing \"unbalanced\n+0 close(4) = 0\n",
+        ];
+        for source in sources {
+            let blanked = blank_comments(source);
+            assert_eq!(blanked.len(), source.len());
+            assert_eq!(blanked.matches('\n').count(), source.matches('\n').count());
+            assert_eq!(
+                parse(source).expect("parses"),
+                parse_unblanked(source),
+                "{source}"
+            );
         }
-        *slot = true;
+        assert!(blank_comments("`echo // x`").contains("// x"));
+        assert!(!blank_comments("0 close(3) = 0 // x").contains("// x"));
     }
-    if flags.ace.is_some() && (flags.ece || flags.cwr || flags.ae) {
-        return Err(
-            "an AccECN ACE digit already sets the AE, CWR and ECE bits; drop `A`, `W` and `E`"
-                .to_string(),
+
+    fn event(text: &str) -> Event {
+        parse_event(text).unwrap_or_else(|d| panic!("{text}: {d}"))
+    }
+
+    fn tcp(text: &str) -> (Direction, TcpPacket) {
+        match event(text).action {
+            Action::Packet(p) => match p.kind {
+                PacketKind::Tcp(t) => (p.direction.node, t),
+                other => panic!("not TCP: {other:?}"),
+            },
+            other => panic!("not a packet: {other:?}"),
+        }
+    }
+
+    fn options(text: &str) -> Vec<TcpOptionKind> {
+        let (_, t) = tcp(text);
+        t.options
+            .map(|o| o.options().iter().map(|o| o.kind.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn syscall(text: &str) -> SyscallSpec {
+        match event(text).action {
+            Action::Syscall(s) => s,
+            other => panic!("not a syscall: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn script_layout() {
+        let s = parse(
+            "// comment\n/* block\n comment */\n//! title: t\n--tolerance_usecs=10000\n--strict_segments\n\
+             `init\nmore`\n0 close(3) = 0\n`cleanup`\n",
+        )
+        .expect("parses");
+        assert_eq!(s.metadata.len(), 1);
+        assert_eq!(s.options.len(), 2);
+        assert_eq!(
+            s.option("tolerance_usecs")
+                .and_then(|o| o.value.as_ref())
+                .map(|v| v.node.as_str()),
+            Some("10000")
+        );
+        assert_eq!(s.init_command.map(|c| c.text), Some("init\nmore".into()));
+        assert_eq!(s.cleanup_command.map(|c| c.text), Some("cleanup".into()));
+        assert_eq!(s.body.len(), 1);
+    }
+
+    #[test]
+    fn quoted_option_value() {
+        let s = parse("--define=\"A B\"\n0 close(3) = 0\n").expect("parses");
+        assert_eq!(
+            s.options[0].value.as_ref().map(|v| v.node.as_str()),
+            Some("A B")
         );
     }
-    Ok(flags)
-}
 
-/// Decimal seconds → microseconds without floating point, rounding past the sixth decimal.
-pub(crate) fn seconds_to_micros(text: &str) -> Option<i64> {
-    let (int, frac) = match text.split_once('.') {
-        Some((int, frac)) => (int, frac),
-        None => (text, ""),
-    };
-    let whole: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut micros: i64 = 0;
-    let mut digits = frac.chars();
-    for _ in 0..6 {
-        let d = digits.next().and_then(|c| c.to_digit(10)).unwrap_or(0);
-        micros = micros * 10 + i64::from(d);
+    #[test]
+    fn times() {
+        let at = |t: &str| event(&format!("{t} close(3) = 0")).time.spec;
+        assert_eq!(
+            at("0"),
+            TimeSpec::At(Time {
+                relative: false,
+                micros: 0
+            })
+        );
+        assert_eq!(
+            at("+.01"),
+            TimeSpec::At(Time {
+                relative: true,
+                micros: 10_000
+            })
+        );
+        assert_eq!(
+            at("1.5"),
+            TimeSpec::At(Time {
+                relative: false,
+                micros: 1_500_000
+            })
+        );
+        assert_eq!(
+            at("+0...0.200"),
+            TimeSpec::Blocking {
+                start: Time {
+                    relative: true,
+                    micros: 0
+                },
+                end_micros: 200_000
+            }
+        );
+        assert_eq!(
+            at("+.002 ... 0.052"),
+            TimeSpec::Blocking {
+                start: Time {
+                    relative: true,
+                    micros: 2_000
+                },
+                end_micros: 52_000
+            }
+        );
+        let out = |t: &str| event(&format!("{t} > . 1:1(0) ack 1")).time.spec;
+        assert_eq!(out("*"), TimeSpec::Any);
+        assert_eq!(
+            out("+0~+.04"),
+            TimeSpec::Range {
+                lo: Time {
+                    relative: true,
+                    micros: 0
+                },
+                hi: Time {
+                    relative: true,
+                    micros: 40_000
+                }
+            }
+        );
+        assert_eq!(
+            out("0.1~0.2"),
+            TimeSpec::Range {
+                lo: Time {
+                    relative: false,
+                    micros: 100_000
+                },
+                hi: Time {
+                    relative: false,
+                    micros: 200_000
+                }
+            }
+        );
     }
-    if digits
-        .next()
-        .and_then(|c| c.to_digit(10))
-        .is_some_and(|d| d >= 5)
-    {
-        micros += 1;
+
+    #[test]
+    fn flags() {
+        let f = |t: &str| tcp(&format!("0 < {t} 0:0(0) win 1")).1.flags.node;
+        let syn_ack = f("S.");
+        assert!(syn_ack.syn && syn_ack.ack && !syn_ack.fin);
+        let all = f("SFRPUEWA.");
+        assert!(
+            all.syn && all.fin && all.rst && all.psh && all.urg && all.ece && all.cwr && all.ae
+        );
+        assert_eq!(f("-"), TcpFlags::default());
+        assert_eq!(f("5").ace, Some(5));
+        let spaced = f("F .");
+        assert!(spaced.fin && spaced.ack);
+        assert!(parse_flags("SS").is_err());
+        assert!(parse_flags("E4").is_err());
+        assert!(parse_flags("12").is_err());
     }
-    whole.checked_mul(1_000_000)?.checked_add(micros)
+
+    #[test]
+    fn tcp_fields() {
+        let (dir, t) = tcp("0 > P. 1:1001(1000) ack 1 win 257 urg 3");
+        assert_eq!(dir, Direction::Outbound);
+        assert_eq!(
+            t.seq.node,
+            SeqSpec::Range {
+                start: 1,
+                end: 1001,
+                len: 1000,
+                absolute: false
+            }
+        );
+        assert_eq!(t.ack.map(|a| a.node), Some(PatternKind::Exact(1)));
+        assert_eq!(t.win.map(|w| w.node), Some(PatternKind::Exact(257)));
+        assert_eq!(t.urg.map(|u| u.node), Some(3));
+        let (_, t) = tcp("0 > . 1:1(0) ack * win *");
+        assert_eq!(t.ack.map(|a| a.node), Some(PatternKind::Any));
+        assert_eq!(t.win.map(|w| w.node), Some(PatternKind::Any));
+        let (_, t) = tcp("0 > . 1:1(0) ack 1 win 1000..65535");
+        assert_eq!(
+            t.win.map(|w| w.node),
+            Some(PatternKind::Range {
+                lo: 1000,
+                hi: 65535
+            })
+        );
+        let (_, t) = tcp("0 > . 1:1(0) ack 1 win WIN");
+        assert_eq!(
+            t.win.map(|w| w.node),
+            Some(PatternKind::Define("WIN".into()))
+        );
+    }
+
+    #[test]
+    fn nplab_sequence_forms() {
+        let (_, t) = tcp("0 > R. 1:1(0)! ack 1 win 0");
+        assert!(matches!(t.seq.node, SeqSpec::Range { absolute: true, .. }));
+        let (_, t) = tcp("0 > S. ...(0) ack 1 win 65535");
+        assert_eq!(t.seq.node, SeqSpec::Any { len: 0 });
+        let (_, t) = tcp("0 < S 0:0(0) win 65535 <mss 1460>/udp(9811 > 1)");
+        assert_eq!(
+            t.udp_encap.map(|p| p.node),
+            Some(PortPair { src: 9811, dst: 1 })
+        );
+        let (_, t) = tcp("0 < . 1:1(0) ack 1 win 100/udp(1 > 2)");
+        assert!(t.udp_encap.is_some());
+    }
+
+    #[test]
+    fn ports_and_psp() {
+        let (_, t) = tcp("0 < 1000>2000 S 0:0(0) win 10");
+        assert_eq!(
+            t.ports.map(|p| p.node),
+            Some(PortPair {
+                src: 1000,
+                dst: 2000
+            })
+        );
+        let (_, t) = tcp("0 < encap psp spi 7 . 1:1(0) ack 1 win 50000");
+        assert_eq!(t.psp_spi.map(|s| s.node), Some(7));
+    }
+
+    #[test]
+    fn ip_info() {
+        let p = |t: &str| match event(t).action {
+            Action::Packet(p) => p.ip_info.into_iter().map(|f| f.node).collect::<Vec<_>>(),
+            _ => panic!(),
+        };
+        assert_eq!(
+            p("0 < [ect0] S 0:0(0) win 1"),
+            vec![IpField::Ecn(Ecn::Ect0)]
+        );
+        assert_eq!(p("0 > (ect01) . 1:1(0)"), vec![IpField::Ecn(Ecn::Ect01)]);
+        assert_eq!(
+            p("0 > [ce, flowlabel 0x12] . 1:1(0)"),
+            vec![IpField::Ecn(Ecn::Ce), IpField::FlowLabel(0x12)]
+        );
+        assert_eq!(p("0 < (tos 0x2) . 1:1(0) win 1"), vec![IpField::Tos(2)]);
+        assert_eq!(p("0 < (ttl 1) . 1:1(0) win 1"), vec![IpField::Ttl(1)]);
+        assert_eq!(p("0 < (hlim 2) . 1:1(0) win 1"), vec![IpField::HopLimit(2)]);
+        assert_eq!(
+            p("0 < (class 0xe0) . 1:1(0) win 1"),
+            vec![IpField::TrafficClass(0xe0)]
+        );
+        assert_eq!(
+            p("0 < (noecn) . 1:1(0) win 1"),
+            vec![IpField::Ecn(Ecn::NotEct)]
+        );
+    }
+
+    #[test]
+    fn basic_options() {
+        let o = options("0 < S 0:0(0) win 1 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7,eol>");
+        assert_eq!(o.len(), 6);
+        assert!(matches!(&o[0], TcpOptionKind::Mss(p) if p.node == PatternKind::Exact(1460)));
+        assert_eq!(o[1], TcpOptionKind::SackPermitted);
+        assert!(
+            matches!(&o[2], TcpOptionKind::Timestamp { val, ecr, ecr_absolute: false }
+            if val.node == PatternKind::Exact(100) && ecr.node == PatternKind::Exact(0))
+        );
+        assert_eq!(o[3], TcpOptionKind::Nop);
+        assert!(matches!(&o[4], TcpOptionKind::WindowScale(_)));
+        assert_eq!(o[5], TcpOptionKind::Eol);
+    }
+
+    #[test]
+    fn sack_and_timestamps() {
+        let o = options("0 < . 1:1(0) ack 1 win 1 <nop,nop,sack 1001:2001 3001:4001>");
+        assert!(matches!(&o[2], TcpOptionKind::Sack(b) if b.len() == 2 && b[1].node.left == 3001));
+        let o = options("0 > . 1:1(0) ack 1 <TS val * ecr *>");
+        assert!(matches!(&o[0], TcpOptionKind::Timestamp { val, ecr, .. }
+            if val.node == PatternKind::Any && ecr.node == PatternKind::Any));
+        let o = options("0 > . 1:1(0) ack 1 <TS val ... ecr 5!>");
+        assert!(
+            matches!(&o[0], TcpOptionKind::Timestamp { val, ecr_absolute: true, .. }
+            if val.node == PatternKind::Any)
+        );
+    }
+
+    #[test]
+    fn fast_open_md5_accecn_generic() {
+        let o = options("0 > S 0:0(0) <FO,FO abcd1234,FOEXP,EXP-FO aa,exp-FO>");
+        assert_eq!(o[0], TcpOptionKind::FastOpen { cookie: None });
+        assert!(
+            matches!(&o[1], TcpOptionKind::FastOpen { cookie: Some(c) } if c.node == "abcd1234")
+        );
+        assert_eq!(o[2], TcpOptionKind::FastOpenExp { cookie: None });
+        assert!(matches!(
+            &o[3],
+            TcpOptionKind::FastOpenExp { cookie: Some(_) }
+        ));
+        assert_eq!(o[4], TcpOptionKind::FastOpenExp { cookie: None });
+        let o = options("0 > S 0:0(0) <md5,md5 valid,md5 00112233445566778899aabbccddeeff>");
+        assert_eq!(o[0], TcpOptionKind::Md5(Md5Signature::Zero));
+        assert_eq!(o[1], TcpOptionKind::Md5(Md5Signature::Valid));
+        assert!(matches!(&o[2], TcpOptionKind::Md5(Md5Signature::Hex(_))));
+        let o = options("0 > S. 0:0(0) <ECN e0b 1 ceb 0 e1b 1,ECN e1b 3>");
+        assert!(matches!(&o[0], TcpOptionKind::AccEcn(a)
+            if a.order == AccEcnOrder::E0bFirst && a.e1b.as_ref().map(|v| v.node) == Some(1)));
+        assert!(matches!(&o[1], TcpOptionKind::AccEcn(a)
+            if a.order == AccEcnOrder::E1bFirst && a.ceb.is_none()));
+        let o = options("0 > S 0:0(0) <gen-253 0102,exp-abcd,exp-f989 11,AccECN0 ee0b 1>");
+        assert!(matches!(
+            &o[0],
+            TcpOptionKind::Generic {
+                kind: 253,
+                data: Some(_)
+            }
+        ));
+        assert!(matches!(
+            &o[1],
+            TcpOptionKind::Experimental {
+                magic: 0xabcd,
+                data: None
+            }
+        ));
+        assert!(matches!(
+            &o[2],
+            TcpOptionKind::Experimental { magic: 0xf989, .. }
+        ));
+        assert!(
+            matches!(&o[3], TcpOptionKind::Unknown { name, args } if name.node == "AccECN0" && args.len() == 2)
+        );
+    }
+
+    #[test]
+    fn option_list_forms() {
+        let (_, t) = tcp("0 > S. 0:0(0) ack 1 <...>");
+        assert!(matches!(t.options, Some(OptionSpec::DontCare { .. })));
+        let (_, t) = tcp("0 > S. 0:0(0) ack 1 win * <{mss *, sackOK}>");
+        assert!(
+            matches!(t.options, Some(OptionSpec::Unordered { ref options, others_allowed: false, .. }) if options.len() == 2)
+        );
+        let (_, t) = tcp("0 > S. 0:0(0) ack 1 <{mss 536..1460, ...}>");
+        assert!(matches!(
+            t.options,
+            Some(OptionSpec::Unordered {
+                others_allowed: true,
+                ..
+            })
+        ));
+        let (_, t) = tcp("0 > S. 0:0(0) ack 1 <{...}>");
+        assert!(
+            matches!(t.options, Some(OptionSpec::Unordered { ref options, others_allowed: true, .. }) if options.is_empty())
+        );
+    }
+
+    #[test]
+    fn udp_and_icmp() {
+        match event("0 < udp (1000)").action {
+            Action::Packet(p) => assert!(
+                matches!(p.kind, PacketKind::Udp(UdpPacket { ref len, .. }) if len.node == 1000)
+            ),
+            _ => panic!(),
+        }
+        let icmp = |t: &str| match event(t).action {
+            Action::Packet(p) => match p.kind {
+                PacketKind::Icmp(i) => i,
+                _ => panic!(),
+            },
+            _ => panic!(),
+        };
+        let i = icmp("0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]");
+        assert_eq!(i.icmp_type.node, "unreachable");
+        assert_eq!(i.code.map(|c| c.node), Some("frag_needed".into()));
+        assert_eq!(i.mtu.map(|m| m.node), Some(1200));
+        assert!(matches!(
+            i.echoed.map(|e| e.node),
+            Some(IcmpEchoed::Tcp {
+                start: 1,
+                end: 1461,
+                len: 1460,
+                udp_encap: None
+            })
+        ));
+        let i = icmp("0 < icmp unreachable port_unreachable [0:0(0)/udp(1 > 2)]");
+        assert!(matches!(
+            i.echoed.map(|e| e.node),
+            Some(IcmpEchoed::Tcp {
+                udp_encap: Some(_),
+                ..
+            })
+        ));
+        let i = icmp("0 < icmp echo_reply id 5 [raw (8)]");
+        assert_eq!(i.id.map(|v| v.node), Some(5));
+        assert!(matches!(
+            i.echoed.map(|e| e.node),
+            Some(IcmpEchoed::Raw { len: 8 })
+        ));
+        let i = icmp("0 < icmp unreachable [udp (10)]");
+        assert!(i.code.is_none());
+    }
+
+    #[test]
+    fn syscall_results() {
+        let s = syscall("0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)");
+        assert_eq!(s.name.node, "connect");
+        assert_eq!(s.args.len(), 3);
+        assert_eq!(s.result.kind, ExprKind::Int(-1));
+        assert_eq!(s.errno.map(|e| e.node), Some("EINPROGRESS".into()));
+        assert_eq!(
+            s.note.map(|n| n.node),
+            Some("Operation now in progress".into())
+        );
+        let s = syscall("0 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)");
+        assert_eq!(s.result.kind, ExprKind::Hex(2));
+        assert!(s.errno.is_none());
+        assert_eq!(s.note.map(|n| n.node), Some("flags O_RDWR".into()));
+        let s = syscall("0 getpid() = 1");
+        assert!(s.args.is_empty());
+    }
+
+    #[test]
+    fn expressions() {
+        let s = syscall("0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0");
+        assert!(matches!(&s.args[2].kind, ExprKind::Or(a, b)
+            if a.kind == ExprKind::Symbol("O_RDWR".into()) && b.kind == ExprKind::Symbol("O_NONBLOCK".into())));
+        let s = syscall("0 setsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0");
+        assert!(matches!(&s.args[3].kind, ExprKind::Struct(f) if f.len() == 2));
+        let s = syscall("0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [65536], [4]) = 0");
+        assert!(matches!(&s.args[3].kind, ExprKind::Array(a) if a.len() == 1));
+        let s = syscall("0 write(4, \"abc\" \"def\"..., 6) = 6");
+        assert_eq!(s.args[1].kind, ExprKind::StrPrefix("abcdef".into()));
+        let s = syscall(
+            "0 connect(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr(\"192.0.2.1\")}, 16) = 0",
+        );
+        let ExprKind::Struct(fields) = &s.args[1].kind else {
+            panic!()
+        };
+        assert!(
+            matches!(&fields[1].value.kind, ExprKind::Call { name, args } if name.node == "htons" && args.len() == 1)
+        );
+        let s = syscall(
+            "0 sendmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 1000}], msg_flags=0}, 0) = 1000",
+        );
+        let ExprKind::Struct(fields) = &s.args[1].kind else {
+            panic!()
+        };
+        assert_eq!(
+            fields[1].name.as_ref().map(|n| n.node.as_str()),
+            Some("msg_iov")
+        );
+        assert!(fields[1].count.is_some());
+        let s = syscall("0 poll([{fd=3, events=POLLIN, revents=0}], 1, 0) = 0");
+        assert!(matches!(&s.args[0].kind, ExprKind::Array(_)));
+        let s = syscall("0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT|EPOLLET, fd=4}) = 0");
+        assert_eq!(s.args.len(), 4);
+        let s = syscall("0 close(3) = SYM (a note)");
+        assert_eq!(s.result.kind, ExprKind::Symbol("SYM".into()));
+        assert!(s.note.is_some());
+    }
+
+    #[test]
+    fn multi_line_syscall() {
+        let s = syscall(
+            "0 recvmsg(4, {msg_name(...)=...,\n   msg_iov(1)=[{..., 1000}],\n   msg_flags=0}, 0) = 1000",
+        );
+        assert_eq!(s.args.len(), 3);
+    }
+
+    #[test]
+    fn shell_and_code() {
+        assert!(
+            matches!(event("+0 `sysctl -q net.ipv4.tcp_sack=0`").action, Action::Shell(c) if c.text.starts_with("sysctl"))
+        );
+        assert!(
+            matches!(event("+0 %{ assert tcpi_snd_cwnd == 10 }%").action, Action::Code(c) if c.text.contains("tcpi_snd_cwnd"))
+        );
+    }
+
+    #[test]
+    fn ifdef_blocks() {
+        let s = parse("0 close(3) = 0\n#ifdef FreeBSD\n+0 close(4) = 0\n+0 close(5) = 0\n#endif\n+0 close(6) = 0\n")
+            .expect("parses");
+        assert_eq!(s.body.len(), 3);
+        assert!(
+            matches!(&s.body[1], Item::Ifdef(b) if b.name.node == "FreeBSD" && b.events.len() == 2)
+        );
+        assert_eq!(s.all_events().count(), 4);
+        let mut defines = std::collections::BTreeMap::new();
+        assert_eq!(s.resolve_ifdefs(&defines).body.len(), 2);
+        defines.insert("FreeBSD".to_string(), String::new());
+        assert_eq!(s.resolve_ifdefs(&defines).body.len(), 4);
+    }
+
+    #[test]
+    fn state_assertions_and_measurements() {
+        let Action::Assert(a) = event("+0 assert state(4) == ESTABLISHED").action else {
+            panic!()
+        };
+        assert_eq!(a.fd.as_ref().map(|f| f.node), Some(4));
+        assert_eq!(a.op, CmpOp::Eq);
+        assert_eq!(a.tcp_state(), Some(TcpState::Established));
+        let Action::Assert(a) = event("+0 assert state != TIME_WAIT").action else {
+            panic!()
+        };
+        assert!(a.fd.is_none());
+        assert_eq!(a.op, CmpOp::Ne);
+        let Action::Measure(m) =
+            event("+0 measure time_wait until state != TIME_WAIT within 600").action
+        else {
+            panic!()
+        };
+        assert_eq!(m.name.node, "time_wait");
+        assert_eq!(m.within_micros.node, 600_000_000);
+        assert!(
+            matches!(m.until, MeasureUntil::State(ref c) if c.tcp_state() == Some(TcpState::TimeWait))
+        );
+        let Action::Measure(m) = event("+0 measure syn_rto_1 until packet within 10").action else {
+            panic!()
+        };
+        assert!(matches!(m.until, MeasureUntil::Packet { .. }));
+    }
+
+    #[test]
+    fn spans_point_at_tokens() {
+        let source = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 > S 0:0(0) win 10\n";
+        let s = parse(source).expect("parses");
+        let Some(Item::Event(e)) = s.body.get(1) else {
+            panic!()
+        };
+        assert_eq!((e.span.line, e.span.col), (2, 1));
+        let Action::Packet(p) = &e.action else {
+            panic!()
+        };
+        let PacketKind::Tcp(t) = &p.kind else {
+            panic!()
+        };
+        assert_eq!(t.flags.span.text(source), "S");
+        assert_eq!((t.flags.span.line, t.flags.span.col), (2, 6));
+    }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 pub use nix::errno::Errno;
 
+pub mod linux;
 pub mod reference;
 mod registry;
 mod syscall;

@@ -16,7 +16,13 @@ pub struct StackOptions {
 }
 
 /// The stacks [`by_name`] can build, with one line each for `tcpconf run --help` and errors.
-pub const STACKS: &[(&str, &str)] = &[("reference", "the bundled TCP, in process, virtual time")];
+pub const STACKS: &[(&str, &str)] = &[
+    ("reference", "the bundled TCP, in process, virtual time"),
+    (
+        "linux",
+        "the host kernel in a private network namespace, real time",
+    ),
+];
 
 /// A fresh instance of the stack called `name` (each script run gets its own).
 pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>, StackError> {
@@ -37,6 +43,14 @@ pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>,
                 }
             };
             Ok(Box::new(super::reference::ReferenceStack::new(profile)))
+        }
+        "linux" => {
+            if opts.profile.is_some() || opts.via.is_some() {
+                return Err(StackError::Environment(
+                    "the linux stack takes neither --profile nor --via (set sysctls with --allow-shell)".into(),
+                ));
+            }
+            Ok(Box::new(super::linux::LinuxStack::new()))
         }
         other => Err(StackError::Environment(unknown(other))),
     }

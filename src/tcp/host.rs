@@ -7,6 +7,22 @@
 //! call after each event once [`Host::readiness`] shows the condition cleared (readable for
 //! `accept`/`recv`, writable for `send`/`connect`). Re-issuing `connect` then returns `Ok` or the
 //! failure, exactly as Linux answers a second `connect`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tcpconf::tcp::{Error, Family, Host, Profile};
+//!
+//! let mut host = Host::new(Profile::rfc9293(), ["192.0.2.1".parse().unwrap()]);
+//! let fd = host.socket(Family::V4, false).unwrap();
+//! let peer = "192.0.2.2:80".parse().unwrap();
+//! assert_eq!(host.connect(fd, peer, Duration::ZERO), Err(Error::InProgress));
+//! let syn = host.pop_outbound().unwrap(); // a raw IPv4 packet carrying the SYN
+//! assert_eq!(syn[0] >> 4, 4);
+//! // A blocking connect waits: nothing is writable yet, the next event is the SYN's RTO.
+//! assert!(!host.readiness(fd).unwrap().writable);
+//! assert_eq!(host.poll_at(), Some(Duration::from_secs(1)));
+//! assert_eq!(host.connect(fd, peer, Duration::ZERO), Err(Error::Already));
+//! ```
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +42,10 @@ use super::socket::{
 const FIRST_FD: Fd = 3;
 /// Linux's default ephemeral port range (`net.ipv4.ip_local_port_range`).
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
+
+/// Bounds of SO_RCVBUF / SO_SNDBUF requests (Linux clamps to its sysctl limits similarly).
+const MIN_BUF: usize = 256;
+const MAX_BUF: usize = 16 << 20;
 
 type ConnId = usize;
 
@@ -158,7 +178,10 @@ impl Host {
         let remote = SocketAddr::new(p.src, p.tcp.src_port);
         let mut iss_floor = None;
         if let Some(&id) = self.by_tuple.get(&(local, remote)) {
-            match self.time_wait_reuse(id, &p) {
+            let reuse = self
+                .time_wait_reuse(id, &p)
+                .filter(|_| self.find_listener(local).is_some());
+            match reuse {
                 Some(floor) => {
                     // MAY-2 / RFC 6191: the old incarnation gives way to the new SYN.
                     self.remove_conn(id);
@@ -229,10 +252,10 @@ impl Host {
         }
         let settings = settings.clone();
         let mut iss = isn::initial_sequence(self.profile.secret, now, local, remote);
-        if let Some(floor) = iss_floor {
-            if iss <= floor {
-                iss = floor + 65536 + 1;
-            }
+        if let Some(floor) = iss_floor
+            && iss <= floor
+        {
+            iss = floor + 65536 + 1;
         }
         let mut cx = Ctx {
             profile: &self.profile,
@@ -367,37 +390,40 @@ impl Host {
             }
             return;
         }
-        if before != state && state.is_synchronized() && conn.fd.is_none() && !conn.queued {
-            if let Some(parent) = conn.parent {
-                conn.queued = true;
-                if let Some(Socket {
-                    kind: Kind::Listener(l),
-                    ..
-                }) = self.sockets.get_mut(&parent)
-                {
-                    l.queue.push_back(id);
-                }
+        if before != state
+            && state.is_synchronized()
+            && conn.fd.is_none()
+            && !conn.queued
+            && let Some(parent) = conn.parent
+        {
+            conn.queued = true;
+            if let Some(Socket {
+                kind: Kind::Listener(l),
+                ..
+            }) = self.sockets.get_mut(&parent)
+            {
+                l.queue.push_back(id);
             }
         }
     }
 
-    fn socket(&self, fd: Fd) -> Result<&Socket> {
+    fn sock(&self, fd: Fd) -> Result<&Socket> {
         self.sockets.get(&fd).ok_or(Error::BadFd)
     }
 
-    fn socket_mut(&mut self, fd: Fd) -> Result<&mut Socket> {
+    fn sock_mut(&mut self, fd: Fd) -> Result<&mut Socket> {
         self.sockets.get_mut(&fd).ok_or(Error::BadFd)
     }
 
     fn conn_of(&self, fd: Fd) -> Result<Option<&Conn>> {
-        Ok(match self.socket(fd)?.kind {
+        Ok(match self.sock(fd)?.kind {
             Kind::Conn(id) => self.conns.get(id).and_then(|c| c.as_ref()),
             _ => None,
         })
     }
 
     fn conn_id(&self, fd: Fd) -> Result<Option<ConnId>> {
-        Ok(match self.socket(fd)?.kind {
+        Ok(match self.sock(fd)?.kind {
             Kind::Conn(id) => Some(id),
             _ => None,
         })
@@ -417,7 +443,7 @@ impl Host {
     // ----- Syscalls -----
 
     /// `socket(family, SOCK_STREAM [| SOCK_NONBLOCK], IPPROTO_TCP)`.
-    pub fn socket_open(&mut self, family: Family, nonblocking: bool) -> Result<Fd> {
+    pub fn socket(&mut self, family: Family, nonblocking: bool) -> Result<Fd> {
         let fd = self.lowest_free_fd()?;
         self.sockets.insert(
             fd,
@@ -439,7 +465,7 @@ impl Host {
     /// `bind`: EINVAL if already bound, EADDRNOTAVAIL for a foreign address, EADDRINUSE if another
     /// socket or a connection (TIME-WAIT included) holds the port, unless SO_REUSEADDR allows it.
     pub fn bind(&mut self, fd: Fd, addr: SocketAddr) -> Result<()> {
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         if s.bound.is_some() || !matches!(s.kind, Kind::Fresh) {
             return Err(Error::Invalid);
         }
@@ -457,7 +483,7 @@ impl Host {
             }
             addr.port()
         };
-        self.socket_mut(fd)?.bound = Some(SocketAddr::new(addr.ip(), port));
+        self.sock_mut(fd)?.bound = Some(SocketAddr::new(addr.ip(), port));
         Ok(())
     }
 
@@ -503,11 +529,11 @@ impl Host {
     /// `listen`: binds an ephemeral port if needed; EINVAL on a connected socket.
     pub fn listen(&mut self, fd: Fd, backlog: i32) -> Result<()> {
         let backlog = usize::try_from(backlog).unwrap_or(0);
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         match &s.kind {
             Kind::Conn(_) => return Err(Error::Invalid),
             Kind::Listener(_) => {
-                if let Kind::Listener(l) = &mut self.socket_mut(fd)?.kind {
+                if let Kind::Listener(l) = &mut self.sock_mut(fd)?.kind {
                     l.backlog = backlog;
                 }
                 return Ok(());
@@ -517,9 +543,9 @@ impl Host {
         if s.bound.is_none() {
             let any = unspecified(s.family);
             let port = self.ephemeral_port(any, None)?;
-            self.socket_mut(fd)?.bound = Some(SocketAddr::new(any, port));
+            self.sock_mut(fd)?.bound = Some(SocketAddr::new(any, port));
         }
-        self.socket_mut(fd)?.kind = Kind::Listener(Listener {
+        self.sock_mut(fd)?.kind = Kind::Listener(Listener {
             backlog,
             queue: VecDeque::new(),
         });
@@ -529,7 +555,7 @@ impl Host {
     /// `accept`: the oldest established connection, as a new fd with the peer's address.
     pub fn accept(&mut self, fd: Fd) -> Result<(Fd, SocketAddr)> {
         let new_fd = self.lowest_free_fd()?;
-        let s = self.socket_mut(fd)?;
+        let s = self.sock_mut(fd)?;
         let family = s.family;
         let settings = s.settings.clone();
         let (reuse_addr, linger) = (s.reuse_addr, s.linger);
@@ -571,7 +597,7 @@ impl Host {
     /// `connect`: starts the handshake and returns [`Error::InProgress`]; later calls answer
     /// EALREADY while it runs, `Ok` once (then EISCONN) when it succeeded, or the failure.
     pub fn connect(&mut self, fd: Fd, remote: SocketAddr, now: Duration) -> Result<()> {
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         if !family_accepts(s.family, remote.ip()) {
             return Err(Error::AfNotSupported);
         }
@@ -589,7 +615,7 @@ impl Host {
                         Err(err)
                     }
                     (true, _) => {
-                        self.socket_mut(fd)?.connecting = false;
+                        self.sock_mut(fd)?.connecting = false;
                         Ok(())
                     }
                     (false, _) => Err(Error::IsConnected),
@@ -618,7 +644,7 @@ impl Host {
         if self.by_tuple.contains_key(&(local, remote)) {
             return Err(Error::AddrNotAvailable);
         }
-        let settings = self.socket(fd)?.settings.clone();
+        let settings = self.sock(fd)?.settings.clone();
         let iss = isn::initial_sequence(self.profile.secret, now, local, remote);
         let mut cx = Ctx {
             profile: &self.profile,
@@ -631,7 +657,7 @@ impl Host {
             parent: None,
             queued: false,
         });
-        let s = self.socket_mut(fd)?;
+        let s = self.sock_mut(fd)?;
         s.bound = Some(local);
         s.kind = Kind::Conn(id);
         s.connecting = true;
@@ -780,18 +806,26 @@ impl Host {
 
     /// `fcntl(F_SETFL, O_NONBLOCK)`.
     pub fn set_nonblocking(&mut self, fd: Fd, on: bool) -> Result<()> {
-        self.socket_mut(fd)?.nonblocking = on;
+        self.sock_mut(fd)?.nonblocking = on;
         Ok(())
+    }
+
+    /// SHLD-9: whether the connection has retransmitted at least R1 times without progress
+    /// (the point where RFC 9293 §3.8.3 would advise IP and tell the application).
+    pub fn retransmission_trouble(&self, fd: Fd) -> Result<bool> {
+        Ok(self
+            .conn_of(fd)?
+            .is_some_and(|c| c.tcb.retransmissions() >= self.profile.r1))
     }
 
     /// Whether O_NONBLOCK is set (the adapter blocks only when it is not).
     pub fn is_nonblocking(&self, fd: Fd) -> Result<bool> {
-        Ok(self.socket(fd)?.nonblocking)
+        Ok(self.sock(fd)?.nonblocking)
     }
 
     /// SIOCINQ: bytes ready to read (EINVAL on a listener, like Linux).
     pub fn in_queue(&self, fd: Fd) -> Result<usize> {
-        match self.socket(fd)?.kind {
+        match self.sock(fd)?.kind {
             Kind::Listener(_) => Err(Error::Invalid),
             _ => Ok(self.conn_of(fd)?.map_or(0, |c| c.tcb.readable())),
         }
@@ -799,7 +833,7 @@ impl Host {
 
     /// SIOCOUTQ: bytes sent or queued and not yet acknowledged.
     pub fn out_queue(&self, fd: Fd) -> Result<usize> {
-        match self.socket(fd)?.kind {
+        match self.sock(fd)?.kind {
             Kind::Listener(_) => Err(Error::Invalid),
             _ => Ok(self.conn_of(fd)?.map_or(0, |c| c.tcb.unacked())),
         }
@@ -807,7 +841,7 @@ impl Host {
 
     /// What `poll` would report for `fd`.
     pub fn readiness(&self, fd: Fd) -> Result<Readiness> {
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         Ok(match &s.kind {
             Kind::Fresh => Readiness {
                 writable: true,
@@ -847,14 +881,14 @@ impl Host {
     /// `setsockopt`.
     pub fn setsockopt(&mut self, fd: Fd, opt: SockOpt) -> Result<()> {
         let id = self.conn_id(fd)?;
-        let s = self.socket_mut(fd)?;
+        let s = self.sock_mut(fd)?;
         let st = &mut s.settings;
         match opt {
             SockOpt::ReuseAddr(on) => s.reuse_addr = on,
             SockOpt::ReusePort(on) => s.reuse_port = on,
             SockOpt::Linger(l) => s.linger = l,
-            SockOpt::RcvBuf(n) => st.rcvbuf = n.max(256),
-            SockOpt::SndBuf(n) => st.sndbuf = n.max(256),
+            SockOpt::RcvBuf(n) => st.rcvbuf = n.clamp(MIN_BUF, MAX_BUF),
+            SockOpt::SndBuf(n) => st.sndbuf = n.clamp(MIN_BUF, MAX_BUF),
             SockOpt::KeepAlive(on) => st.keepalive = on,
             SockOpt::NoDelay(on) => st.nodelay = on,
             SockOpt::MaxSeg(m) if (88..=32767).contains(&m) => st.max_seg = Some(m),
@@ -883,10 +917,10 @@ impl Host {
     /// `getsockopt`.
     pub fn getsockopt(&mut self, fd: Fd, name: SockOptName) -> Result<OptValue> {
         if name == SockOptName::Error {
-            self.socket(fd)?;
+            self.sock(fd)?;
             return Ok(OptValue::Error(self.take_error(fd)));
         }
-        let s = self.socket(fd)?;
+        let s = self.sock(fd)?;
         let st = &s.settings;
         let int = |v: i64| Ok(OptValue::Int(v));
         match name {
@@ -911,7 +945,8 @@ impl Host {
             SockOptName::KeepIdle => int(st.keep_idle.as_secs() as i64),
             SockOptName::KeepIntvl => int(st.keep_interval.as_secs() as i64),
             SockOptName::KeepCnt => int(i64::from(st.keep_count)),
-            SockOptName::SynCnt => int(i64::from(st.syn_count.unwrap_or(6))),
+            // Without TCP_SYNCNT, the count the default 180 s R2 allows (at 1, 3, 7, … 127 s).
+            SockOptName::SynCnt => int(i64::from(st.syn_count.unwrap_or(7))),
             SockOptName::Error => Ok(OptValue::Error(None)),
         }
     }
@@ -931,7 +966,13 @@ impl Host {
                 });
             }
         }
-        for c in self.conns.iter().flatten() {
+        // A TCB in CLOSED that only remains for its fd's error reporting is not a connection.
+        for c in self
+            .conns
+            .iter()
+            .flatten()
+            .filter(|c| c.tcb.state != State::Closed)
+        {
             out.push(ConnectionInfo {
                 local: c.tcb.local,
                 remote: Some(c.tcb.remote),

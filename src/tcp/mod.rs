@@ -9,8 +9,23 @@
 //!
 //! The code is organised by concern: [`codec`] and [`options`] (wire format), [`seq`] (modular
 //! arithmetic), [`profile`], [`buffer`], [`congestion`], `conn` (the TCB, with one file per RFC
-//! section: opening, segment arrival, closing, output, timers, user calls), and [`host`]
-//! (demultiplexing and the socket API).
+//! section: opening, segment arrival, closing, output, timers, user calls), [`host`]
+//! (demultiplexing and the socket API) and [`sim`] (a deterministic two-host link for tests and
+//! benchmarks).
+//!
+//! Readings chosen where the RFC leaves room (each is a plain reading of the text, not Linux):
+//! - ABORT, close with unread data (SHLD-3) and SO_LINGER {1,0} send `<SEQ=SND.NXT><CTL=RST>`
+//!   (§3.10.5), without ACK; Linux sends RST+ACK.
+//! - Text on a SYN is queued and delivered once ESTABLISHED (§3.10.7.2–3).
+//! - A duplicate SYN in SYN-RECEIVED fails the sequence test and gets `A` (§3.10.7.4), not a
+//!   repeated SYN-ACK; the SYN-ACK is retransmitted by its timer.
+//! - Once timestamps are agreed, non-RST segments without TSopt are dropped (RFC 7323 §3.2).
+//! - CLOSE in SYN-RECEIVED queues the FIN until ESTABLISHED (§3.10.4's second branch).
+//! - FIN-WAIT-2 has no timeout (the RFC has none; Linux's is 60 s).
+//! - SHUT_RD alone acknowledges and discards later data (as Linux does); with SHUT_WR too, new
+//!   data earns a RST (SHLD-3).
+//! - Not implemented: the urgent pointer API (urgent data is delivered inline), ICMP, IP security
+//!   compartments, SACK blocks, IPv4-mapped IPv6 sockets, blocking SO_LINGER with a timeout.
 
 pub mod buffer;
 pub mod codec;

@@ -35,12 +35,16 @@ pub struct Profile {
     pub min_rto: Duration,
     /// Upper bound of the RTO (RFC 6298 §2.5 allows ≥ 60 s).
     pub max_rto: Duration,
-    /// R1: retransmissions after which IP would be advised (MUST-20, SHLD-10 ≥ 3); counted only.
+    /// R1: retransmissions after which IP would be advised and the application told (MUST-20,
+    /// SHLD-9, SHLD-10 ≥ 3); see `Host::retransmission_trouble`.
     pub r1: u32,
     /// R2 for data: give up after retransmitting for this long without progress (SHLD-11 ≥ 100 s).
     pub r2: Duration,
     /// R2 for SYNs: give up on the handshake after this long (MUST-23 ≥ 3 min).
     pub r2_syn: Duration,
+    /// Default SYN retransmission count (TCP_SYNCNT) replacing `r2_syn`; `None` keeps the time
+    /// limit. Linux's default of 6 gives up after about 127 s, short of MUST-23.
+    pub syn_retries: Option<u32>,
     /// Default receive buffer (SO_RCVBUF), bytes.
     pub rcvbuf: usize,
     /// Default send buffer (SO_SNDBUF), bytes.
@@ -84,6 +88,7 @@ impl Profile {
             r1: 3,
             r2: Duration::from_secs(300),
             r2_syn: Duration::from_secs(180),
+            syn_retries: None,
             rcvbuf: 128 * 1024,
             sndbuf: 128 * 1024,
             mtu: 1500,

@@ -44,6 +44,9 @@ pub struct LinkStats {
     pub reordered: u64,
 }
 
+/// A packet on the link: delivery time, tie-breaking order, receiving host, bytes.
+type InFlight = (Duration, u64, usize, Vec<u8>);
+
 /// Two hosts joined by one link: whatever host 0 sends reaches host 1 and vice versa.
 #[derive(Debug)]
 pub struct Pair {
@@ -53,7 +56,7 @@ pub struct Pair {
     cfg: LinkConfig,
     rng: u64,
     order: u64,
-    in_flight: BinaryHeap<Reverse<(Duration, u64, usize, Vec<u8>)>>,
+    in_flight: BinaryHeap<Reverse<InFlight>>,
 }
 
 impl Pair {

@@ -10,7 +10,10 @@
 //! - [`decode`] reads raw bytes back. It never panics and never fails on TCP options: option bytes it
 //!   cannot read become [`TcpOption::Malformed`]. [`decode_full`] also reports checksum validity.
 //! - [`notation`] prints segments the way packetdrill scripts write them and lists the fields in which
-//!   two segments differ; [`pcap`] writes captures.
+//!   two segments differ; [`icmp`] names ICMP types and codes as scripts do; [`pcap`] writes
+//!   captures.
+//! - Helpers for the engine: [`Segment::seg_len`], [`Segment::flow`] / [`FlowKey::reverse`],
+//!   [`TcpOption::encoded_len`] and [`options_len`] against [`MAX_OPTIONS_LEN`].
 
 mod checksum;
 mod decode;

@@ -96,41 +96,39 @@ impl TcpOption {
 
     /// Appends the option's bytes to `out`.
     fn write(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        let len = self.encoded_len();
-        let kind = self.kind().unwrap_or(KIND_EOL);
-        // Options other than EOL and NOP carry their own length in one byte (MUST-68).
-        let len_byte =
-            |len: usize| u8::try_from(len).map_err(|_| WireError::OptionTooLong { kind, len });
+        // Only EOL and NOP are a lone kind byte; every other option is kind, length, data (MUST-68).
+        let tlv = |out: &mut Vec<u8>, kind: u8, data: &[u8]| {
+            let len = 2 + data.len();
+            let len_byte = u8::try_from(len).map_err(|_| WireError::OptionTooLong { kind, len })?;
+            out.extend_from_slice(&[kind, len_byte]);
+            out.extend_from_slice(data);
+            Ok(())
+        };
         match self {
-            TcpOption::Eol | TcpOption::Nop => out.push(kind),
+            TcpOption::Eol => out.push(KIND_EOL),
+            TcpOption::Nop => out.push(KIND_NOP),
             TcpOption::Malformed { bytes } => out.extend_from_slice(bytes),
-            _ => {
-                out.push(kind);
-                out.push(len_byte(len)?);
-                match self {
-                    TcpOption::Mss(mss) => out.extend_from_slice(&mss.to_be_bytes()),
-                    TcpOption::WindowScale(shift) => out.push(*shift),
-                    TcpOption::Sack(blocks) => {
-                        for (left, right) in blocks {
-                            out.extend_from_slice(&left.to_be_bytes());
-                            out.extend_from_slice(&right.to_be_bytes());
-                        }
-                    }
-                    TcpOption::Timestamp { val, ecr } => {
-                        out.extend_from_slice(&val.to_be_bytes());
-                        out.extend_from_slice(&ecr.to_be_bytes());
-                    }
-                    TcpOption::FastOpen(data)
-                    | TcpOption::Md5(data)
-                    | TcpOption::Unknown { data, .. } => out.extend_from_slice(data),
-                    TcpOption::FastOpenExp(cookie) => {
-                        out.extend_from_slice(&FAST_OPEN_MAGIC);
-                        out.extend_from_slice(cookie);
-                    }
-                    TcpOption::SackPermitted => {}
-                    TcpOption::Eol | TcpOption::Nop | TcpOption::Malformed { .. } => {}
-                }
+            TcpOption::Mss(mss) => tlv(out, KIND_MSS, &mss.to_be_bytes())?,
+            TcpOption::WindowScale(shift) => tlv(out, KIND_WSCALE, &[*shift])?,
+            TcpOption::SackPermitted => tlv(out, KIND_SACK_PERMITTED, &[])?,
+            TcpOption::Sack(blocks) => {
+                let edges = blocks.iter().flat_map(|&(left, right)| [left, right]);
+                let data: Vec<u8> = edges.flat_map(u32::to_be_bytes).collect();
+                tlv(out, KIND_SACK, &data)?
             }
+            TcpOption::Timestamp { val, ecr } => tlv(
+                out,
+                KIND_TIMESTAMP,
+                &[val.to_be_bytes(), ecr.to_be_bytes()].concat(),
+            )?,
+            TcpOption::FastOpen(cookie) => tlv(out, KIND_FAST_OPEN, cookie)?,
+            TcpOption::FastOpenExp(cookie) => tlv(
+                out,
+                KIND_EXPERIMENT,
+                &[&FAST_OPEN_MAGIC[..], cookie].concat(),
+            )?,
+            TcpOption::Md5(digest) => tlv(out, KIND_MD5, digest)?,
+            TcpOption::Unknown { kind, data } => tlv(out, *kind, data)?,
         }
         Ok(())
     }

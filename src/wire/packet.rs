@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use super::{IpHeader, TcpFlags, TcpOption};
+use super::{IpHeader, TcpFlags, TcpOption, WireError};
 
 /// One TCP segment with its IP header, as injected or as sent by a stack.
 ///
@@ -38,6 +38,13 @@ impl Segment {
             options: Vec::new(),
             payload: Vec::new(),
         }
+    }
+
+    /// A segment like [`Segment::new`] travelling along `flow`, with packetdrill's IP defaults for
+    /// injected packets ([`IpHeader::new`]). Fails if the two addresses are of different versions.
+    pub fn for_flow(flow: FlowKey) -> Result<Segment, WireError> {
+        let ip = IpHeader::new(flow.src.ip(), flow.dst.ip())?;
+        Ok(Segment::new(ip, flow.src.port(), flow.dst.port()))
     }
 
     /// SEG.LEN: the sequence space the segment occupies, payload plus one each for SYN and FIN
@@ -161,6 +168,18 @@ mod tests {
         assert_eq!(flow.src.to_string(), "192.0.2.1:1234");
         assert_eq!(flow.reverse().src.to_string(), "192.168.0.1:8080");
         assert_eq!(flow.reverse().reverse(), flow);
+        assert_eq!(
+            Segment::for_flow(flow.reverse()).unwrap().flow(),
+            flow.reverse()
+        );
         assert_eq!(Packet::from(s).flow(), Some(flow));
+        let mixed = FlowKey {
+            src: "[::1]:1".parse().unwrap(),
+            dst: flow.dst,
+        };
+        assert!(matches!(
+            Segment::for_flow(mixed),
+            Err(WireError::MixedVersions { .. })
+        ));
     }
 }

@@ -111,8 +111,10 @@ impl Tcb {
             0
         };
         if data.len() > room {
+            // Text beyond the window is not accepted; the ACK tells the sender where it stands.
             data = data.get(..room).unwrap_or_default();
             flags = flags.without(Flags::FIN);
+            self.ack_due = AckDue::Now;
         }
 
         // Second: the RST bit (RFC 5961 §3.2: reset only on an exact match; otherwise challenge).
@@ -146,7 +148,9 @@ impl Tcb {
                 // RFC 5961 §4: challenge ACK whatever the sequence number.
                 self.challenge_ack(cx, now);
             } else {
-                // RFC 793 §3.9: an in-window SYN is an error: reset (§3.4 form) and abort.
+                // RFC 793 §3.9: an in-window SYN is an error: reset and abort. The RST takes its
+                // sequence number from SEG.ACK if there is one (§3.4), else SND.NXT, which the
+                // peer's window accepts.
                 if h.flags.has(Flags::ACK) {
                     send_rst_for_ack(cx, self.local, self.remote, h.ack);
                 } else {
@@ -162,10 +166,11 @@ impl Tcb {
             return;
         }
         // RFC 7323 §4.3: remember the timestamp of an in-sequence segment.
-        if let Some((val, _)) = h.options.timestamps {
-            if self.ts_enabled && h.seq <= self.last_ack_sent {
-                self.ts_recent = val;
-            }
+        if let Some((val, _)) = h.options.timestamps
+            && self.ts_enabled
+            && h.seq <= self.last_ack_sent
+        {
+            self.ts_recent = val;
         }
         if self.state == State::SynReceived {
             // SND.UNA < SEG.ACK =< SND.NXT completes the handshake (9293 erratum of 793's =<).
@@ -286,9 +291,13 @@ impl Tcb {
             self.progress_at = now;
             // RFC 6298 §5.3: restart the timer for the data still outstanding.
             self.timers.rtx = None;
-        } else if ack == self.snd_una && pure && self.snd_nxt != self.snd_una && wnd == self.snd_wnd
+        } else if ack == self.snd_una
+            && pure
+            && self.snd_nxt != self.snd_una
+            && wnd == self.snd_wnd
+            && wnd > 0
         {
-            // RFC 5681 §2: a duplicate ACK.
+            // RFC 5681 §2: a duplicate ACK (answers to zero-window probes are not).
             self.cc.dupacks += 1;
             if self.cc.recover.is_none() && self.cc.dupacks == 3 {
                 // RFC 5681 §3.2 fast retransmit.

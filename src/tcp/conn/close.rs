@@ -41,7 +41,9 @@ impl Tcb {
     /// SHUT_WR: queue a FIN after the data (ESTABLISHED → FIN-WAIT-1, CLOSE-WAIT → LAST-ACK).
     pub fn shutdown_write(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         let next = match self.state {
-            State::SynReceived | State::Established => State::FinWait1,
+            // §3.10.4: with our SYN unacknowledged the FIN is queued until ESTABLISHED.
+            State::SynReceived => State::SynReceived,
+            State::Established => State::FinWait1,
             State::CloseWait => State::LastAck,
             State::SynSent => {
                 self.delete();

@@ -128,7 +128,7 @@ impl SockSettings {
             keep_interval: p.keepalive_interval,
             keep_count: p.keepalive_count,
             user_timeout: None,
-            syn_count: None,
+            syn_count: p.syn_retries,
             max_seg: None,
             rcvbuf: p.rcvbuf,
             sndbuf: p.sndbuf,
@@ -334,6 +334,11 @@ impl Tcb {
     /// The application has shut down writing (or closed).
     pub fn write_shut(&self) -> bool {
         self.fin_queued
+    }
+
+    /// Consecutive retransmission timeouts without progress.
+    pub fn retransmissions(&self) -> u32 {
+        self.backoff
     }
 
     /// Effective MSS for sending, for getsockopt(TCP_MAXSEG).

@@ -219,7 +219,12 @@ impl Tcb {
 
     /// Common bookkeeping when the handshake completes.
     pub(super) fn enter_established(&mut self, now: Duration) {
-        self.state = State::Established;
+        // A CLOSE issued in SYN-RECEIVED takes effect now (§3.10.4).
+        self.state = if self.fin_queued {
+            State::FinWait1
+        } else {
+            State::Established
+        };
         self.timers.rtx = None;
         self.backoff = 0;
         self.progress_at = now;

@@ -113,7 +113,10 @@ impl Tcb {
         }
         if self.send_ptr > self.snd_nxt {
             if self.snd_nxt == self.snd_una {
+                // First data in flight: a persist/override timer gives way to a fresh RTO
+                // (RFC 6298 §5.1).
                 self.progress_at = now;
+                self.timers.rtx = None;
             }
             self.snd_nxt = self.send_ptr;
             if !retransmission {
@@ -126,7 +129,9 @@ impl Tcb {
     /// 5681 §3.2 step 2; partial ACK, RFC 6582).
     pub(super) fn retransmit_first(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         let smss = self.eff_snd_mss();
-        let len = (self.tx.len() as u32).min(smss);
+        // Only data already sent once is retransmitted.
+        let sent = self.snd_nxt - self.snd_una;
+        let len = (self.tx.len() as u32).min(smss).min(sent);
         let data_end = self.snd_una + self.tx.len() as u32;
         let fin = self.fin_seq == Some(data_end) && self.snd_una + len == data_end;
         if len == 0 && !fin {
@@ -175,9 +180,10 @@ impl Tcb {
         self.timers.keepalive = (self.settings.keepalive
             && matches!(self.state, State::Established | State::CloseWait))
         .then(|| {
+            // Saturating: the times come from setsockopt and may be absurdly large.
             self.last_recv_at
-                + self.settings.keep_idle
-                + self.settings.keep_interval * self.keep_probes
+                .saturating_add(self.settings.keep_idle)
+                .saturating_add(self.settings.keep_interval.saturating_mul(self.keep_probes))
         });
     }
 }

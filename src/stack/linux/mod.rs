@@ -1,0 +1,487 @@
+//! `linux`: the host's kernel TCP as a stack under test.
+//!
+//! Each run gets a private network namespace that tcpconf creates (see `netns.rs` for why a thread
+//! and how nothing is left behind) holding `lo` and one TUN device, `tcpconf0`, configured over
+//! raw netlink with the run's addresses and MTU. The engine's packets are written to the TUN; what
+//! the kernel sends is read from it and stamped on the engine's [`RealClock`] the moment it is read.
+//! The application's sockets are real kernel sockets created inside the namespace; their calls run
+//! without blocking on the engine's thread, and only a call that would block is finished by the
+//! namespace thread (see `blocking.rs`). TCP states, including those of connections that no longer
+//! have an fd, come from sock_diag (see `diag.rs`).
+//!
+//! Real time: `inject` and `syscall` act when they are called (their `now` is the engine's intent,
+//! which the engine meets by calling [`Stack::wait`] up to that time first).
+//!
+//! Timestamp precision: the TUN is drained before and after every `inject` and syscall and watched
+//! with `ppoll` (then spun on for the last [`SPIN_WINDOW`]) in [`Stack::wait`], so a packet is stamped
+//! within a few microseconds of the kernel queueing it whenever the engine is inside the adapter.
+//! `benches/linux_timing.rs` measures it. A packet the kernel sends on its own timer while the
+//! engine waits is stamped one `ppoll` wake-up after it was queued (typically 10–50 µs here).
+//! Reading the TUN was chosen over an `AF_PACKET` socket with kernel timestamps (`SO_TIMESTAMPNS`)
+//! because such a socket costs an RCU synchronisation (`synchronize_net`) to unhook at close — some
+//! milliseconds per run, more than the whole set-up budget — and its CLOCK_REALTIME stamps would
+//! need converting onto the monotonic engine clock.
+
+mod blocking;
+mod diag;
+mod netlink;
+mod netns;
+mod reaper;
+mod sockets;
+mod sys;
+mod tun;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use nix::libc;
+
+use self::netlink::Netlink;
+use self::netns::{Completions, Namespace};
+use self::sockets::{Attempt, Sockets};
+use self::tun::Tun;
+use crate::clock::{RealClock, SPIN_WINDOW};
+use crate::stack::{
+    Capabilities, Connection, NetConfig, Outbound, Stack, StackError, StackEvent, StackInfo,
+    Syscall, SyscallOutcome, SyscallProgress, TcpState, TimeModel,
+};
+
+/// How long `close()` on a lingering socket may take before it counts as blocked. It blocks only
+/// while waiting for the peer's ACK of its FIN, which cannot arrive while the engine is inside the
+/// call, so a close that is not done after this long is waiting for the peer.
+const LINGER_GRACE: Duration = Duration::from_millis(5);
+
+/// Largest packet a TUN read can return (the IPv4/IPv6 length fields' limit plus headroom).
+const TUN_BUF: usize = 65_536 + 64;
+
+/// The Linux kernel's TCP, driven through a TUN device in a private network namespace.
+#[derive(Debug, Default)]
+pub struct LinuxStack {
+    run: Option<Run>,
+    profile: OnceLock<String>,
+}
+
+/// Everything one run holds.
+#[derive(Debug)]
+struct Run {
+    clock: RealClock,
+    ns: Namespace,
+    tun: Tun,
+    diag: Netlink,
+    completions: Completions,
+    sockets: Sockets,
+    /// Events seen outside `wait` (stamped when seen), handed out by the next `wait`.
+    events: Vec<StackEvent>,
+    /// A call is blocked in the namespace thread.
+    blocked: bool,
+    buf: Vec<u8>,
+}
+
+impl LinuxStack {
+    /// An adapter with no run set up yet.
+    pub fn new() -> LinuxStack {
+        LinuxStack::default()
+    }
+
+    fn run(&mut self) -> Result<&mut Run, StackError> {
+        self.run
+            .as_mut()
+            .ok_or_else(|| StackError::Adapter("the linux stack is not set up".into()))
+    }
+}
+
+/// The kernel release (`uname -r`).
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|e| format!("unknown ({e})"))
+}
+
+/// IPv6 packets the kernel sends on its own (neighbour discovery, router solicitations, MLD
+/// reports), which the namespace's sysctls should prevent; dropped here in case they did not.
+fn is_ipv6_noise(packet: &[u8]) -> bool {
+    const HOP_BY_HOP: u8 = 0;
+    const ICMPV6: u8 = 58;
+    if packet.first().map(|b| b >> 4) != Some(6) {
+        return false;
+    }
+    let (Some(mut next), mut offset) = (packet.get(6).copied(), 40usize) else {
+        return false;
+    };
+    // MLD reports carry a hop-by-hop router-alert header before the ICMPv6 one.
+    if next == HOP_BY_HOP {
+        let (Some(&following), Some(&len)) = (packet.get(offset), packet.get(offset + 1)) else {
+            return false;
+        };
+        next = following;
+        offset += (usize::from(len) + 1) * 8;
+    }
+    // 130–132 and 143: MLD; 133–137: router/neighbour solicitation and advertisement, redirect.
+    next == ICMPV6 && matches!(packet.get(offset), Some(130..=137 | 143))
+}
+
+impl Run {
+    /// Reads every packet the kernel has queued, stamping each as it is read.
+    fn collect_packets(&mut self) -> Result<(), StackError> {
+        while let Some(n) = self.tun.recv(&mut self.buf)? {
+            let at = self.clock.now();
+            let packet = self.buf.get(..n).unwrap_or_default().to_vec();
+            if !is_ipv6_noise(&packet) {
+                self.events.push(StackEvent::Sent(Outbound { at, packet }));
+            }
+        }
+        Ok(())
+    }
+
+    fn collect_completions(&mut self) {
+        for c in self.completions.drain() {
+            self.blocked = false;
+            if let Some((fd, domain)) = c.finished.accepted {
+                self.sockets.insert(fd, domain);
+            }
+            self.events.push(StackEvent::Returned {
+                at: c.at,
+                outcome: c.finished.outcome,
+            });
+        }
+    }
+
+    fn take_events(&mut self) -> Vec<StackEvent> {
+        let mut events = std::mem::take(&mut self.events);
+        events.sort_by_key(|e| match e {
+            StackEvent::Sent(o) => o.at,
+            StackEvent::Returned { at, .. } => *at,
+        });
+        events
+    }
+
+    fn syscall(&mut self, call: &Syscall) -> Result<SyscallProgress, StackError> {
+        if let Syscall::Socket {
+            domain,
+            nonblocking,
+        } = call
+        {
+            return Ok(SyscallProgress::Done(
+                match self.ns.socket(*domain, *nonblocking)? {
+                    Ok(fd) => SyscallOutcome::ok(i64::from(self.sockets.insert(fd, *domain))),
+                    Err(e) => SyscallOutcome::err(e),
+                },
+            ));
+        }
+        match self.sockets.attempt(call)? {
+            Attempt::Done(outcome) => Ok(SyscallProgress::Done(outcome)),
+            Attempt::Block(pending) => {
+                if self.blocked {
+                    return Err(StackError::Adapter(
+                        "a second syscall blocked while one was still blocked".into(),
+                    ));
+                }
+                self.ns.block(pending)?;
+                self.blocked = true;
+                Ok(SyscallProgress::Blocked)
+            }
+            Attempt::LingerClose(fd) => {
+                if self.blocked {
+                    return Err(StackError::Unsupported(
+                        "close() with SO_LINGER while another call is blocked".into(),
+                    ));
+                }
+                self.ns.linger_close(fd)?;
+                self.await_close(self.clock.now() + LINGER_GRACE)
+            }
+        }
+    }
+
+    /// Waits until `deadline` for the lingering close to finish, stamping the packets it sends
+    /// (its FIN) as they come; past the deadline the close counts as blocked.
+    fn await_close(&mut self, deadline: Duration) -> Result<SyscallProgress, StackError> {
+        loop {
+            self.collect_packets()?;
+            // Nothing else is blocked (checked by the caller), so a completion is the close's.
+            if let Some(c) = self.completions.drain().into_iter().next() {
+                return Ok(SyscallProgress::Done(c.finished.outcome));
+            }
+            let now = self.clock.now();
+            if now >= deadline {
+                self.blocked = true;
+                return Ok(SyscallProgress::Blocked);
+            }
+            let mut fds = [
+                sys::pollfd(self.tun.raw_fd(), libc::POLLIN),
+                sys::pollfd(self.completions.wake_fd(), libc::POLLIN),
+            ];
+            sys::poll(&mut fds, Some(deadline - now))?;
+        }
+    }
+
+    fn connections(&mut self) -> Result<Vec<Connection>, StackError> {
+        let found = diag::dump_tcp(&mut self.diag)?;
+        let inodes = self.sockets.inodes();
+        Ok(found
+            .into_iter()
+            .map(|s| {
+                let unconnected = s.remote.port() == 0 && s.remote.ip().is_unspecified();
+                Connection {
+                    local: s.local,
+                    remote: (!unconnected && s.state != TcpState::Listen).then_some(s.remote),
+                    state: s.state,
+                    fd: (s.inode != 0)
+                        .then(|| inodes.get(&u64::from(s.inode)).copied())
+                        .flatten(),
+                }
+            })
+            .collect())
+    }
+
+    /// Aborts every TCP socket of the namespace, with or without an fd (best effort: a socket may
+    /// go away between the dump and its destruction).
+    fn destroy_all(&mut self) {
+        if let Ok(all) = diag::dump_tcp(&mut self.diag) {
+            for sock in &all {
+                let _ = diag::destroy(&mut self.diag, sock);
+            }
+        }
+    }
+
+    /// Releases everything: the namespace thread first (abandoning a blocked call), then every
+    /// socket of the namespace — also those without an fd, which `SOCK_DESTROY` aborts so that no
+    /// orphan keeps retransmitting into a namespace nobody can see — then the fds, the TUN device's
+    /// through the `reaper`.
+    fn shutdown(mut self) -> Result<(), StackError> {
+        let stopped = self.ns.stop();
+        self.destroy_all();
+        self.sockets.close_all();
+        reaper::release(self.tun);
+        stopped
+    }
+}
+
+impl Stack for LinuxStack {
+    fn info(&self) -> StackInfo {
+        let profile = self.profile.get_or_init(|| {
+            netns::probe_profile().unwrap_or_else(|e| format!("sysctls unknown: {e}"))
+        });
+        StackInfo {
+            name: "linux".into(),
+            version: kernel_release(),
+            profile: profile.clone(),
+            capabilities: Capabilities {
+                time: TimeModel::Real,
+                ipv4: true,
+                ipv6: true,
+                ipv4_mapped_ipv6: true,
+                shell: true,
+                fdless_states: true,
+                accept_backlog: true,
+                shut_rd: true,
+            },
+        }
+    }
+
+    fn setup(&mut self, net: &NetConfig, clock: RealClock) -> Result<(), StackError> {
+        self.teardown()?;
+        let (ns, inside, completions) = Namespace::create(net, clock)?;
+        self.profile = OnceLock::from(inside.profile);
+        self.run = Some(Run {
+            clock,
+            ns,
+            tun: inside.tun,
+            diag: inside.diag,
+            completions,
+            sockets: Sockets::new(net.ipv4_mapped_ipv6),
+            events: Vec::new(),
+            blocked: false,
+            buf: vec![0; TUN_BUF],
+        });
+        Ok(())
+    }
+
+    fn inject(&mut self, _now: Duration, packet: &[u8]) -> Result<(), StackError> {
+        let run = self.run()?;
+        run.collect_packets()?;
+        run.tun.send(packet)?;
+        // The kernel handled the packet inside the write: stamp its answers now.
+        run.collect_packets()
+    }
+
+    fn wait(&mut self, until: Duration) -> Result<Vec<StackEvent>, StackError> {
+        let run = self.run()?;
+        loop {
+            run.collect_packets()?;
+            run.collect_completions();
+            if !run.events.is_empty() {
+                return Ok(run.take_events());
+            }
+            let now = run.clock.now();
+            if now >= until {
+                return Ok(Vec::new());
+            }
+            let left = until - now;
+            if left > SPIN_WINDOW {
+                let mut fds = [
+                    sys::pollfd(run.tun.raw_fd(), libc::POLLIN),
+                    sys::pollfd(run.completions.wake_fd(), libc::POLLIN),
+                ];
+                sys::poll(&mut fds, Some(left - SPIN_WINDOW))?;
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    fn syscall(&mut self, _now: Duration, call: &Syscall) -> Result<SyscallProgress, StackError> {
+        let run = self.run()?;
+        run.collect_packets()?;
+        let progress = run.syscall(call)?;
+        // A call that sent something (connect's SYN, write's data, close's FIN) did so inside it.
+        run.collect_packets()?;
+        Ok(progress)
+    }
+
+    fn connections(&mut self) -> Result<Vec<Connection>, StackError> {
+        self.run()?.connections()
+    }
+
+    fn shell(&mut self, command: &str) -> Result<std::process::ExitStatus, StackError> {
+        Ok(self.run()?.ns.spawn_shell(command)?.wait()?)
+    }
+
+    fn teardown(&mut self) -> Result<(), StackError> {
+        match self.run.take() {
+            Some(run) => run.shutdown(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for LinuxStack {
+    fn drop(&mut self) {
+        let _ = self.teardown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stack::{Domain, SyscallOutput};
+
+    /// The engine may hand a stack to another thread between runs (`-j N`).
+    #[test]
+    fn the_adapter_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<LinuxStack>();
+    }
+
+    fn privileged() -> bool {
+        // CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21) in the effective set.
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                let hex = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("CapEff:"))?
+                    .trim()
+                    .to_owned();
+                u64::from_str_radix(&hex, 16).ok()
+            })
+            .is_some_and(|eff| eff & (1 << 12) != 0 && eff & (1 << 21) != 0)
+    }
+
+    /// Orphans (closed by the application, still in FIN-WAIT) made over the namespace's loopback,
+    /// then destroyed the way teardown destroys them.
+    #[test]
+    fn teardown_aborts_connections_without_fd() {
+        if !privileged() {
+            println!("teardown_aborts_connections_without_fd: skipped: needs CAP_NET_ADMIN");
+            return;
+        }
+        let net = NetConfig {
+            local_ip: "192.168.0.1".parse().unwrap(),
+            remote_ip: "192.0.2.1".parse().unwrap(),
+            gateway_ip: "192.168.0.2".parse().unwrap(),
+            prefix_len: 16,
+            mtu: 1500,
+            ipv4_mapped_ipv6: false,
+        };
+        let mut stack = LinuxStack::new();
+        let clock = RealClock::start();
+        stack.setup(&net, clock).unwrap();
+        // Over loopback even a blocking connect is only "blocked" until the helper sees the
+        // handshake that completed meanwhile.
+        let mut sys = |call: Syscall| match stack.syscall(clock.now(), &call).unwrap() {
+            SyscallProgress::Done(o) => o,
+            SyscallProgress::Blocked => {
+                let events = stack.wait(clock.now() + Duration::from_secs(1)).unwrap();
+                match events.as_slice() {
+                    [StackEvent::Returned { outcome, .. }] => outcome.clone(),
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        let socket = Syscall::Socket {
+            domain: Domain::Inet,
+            nonblocking: false,
+        };
+        let lo: std::net::SocketAddr = "127.0.0.1:9000".parse().unwrap();
+        let l = sys(socket.clone()).ret as i32;
+        sys(Syscall::Bind { fd: l, addr: lo });
+        sys(Syscall::Listen { fd: l, backlog: 4 });
+        for _ in 0..2 {
+            let c = sys(socket.clone()).ret as i32;
+            assert_eq!(sys(Syscall::Connect { fd: c, addr: lo }).ret, 0);
+            let a = sys(Syscall::Accept { fd: l });
+            assert!(matches!(a.output, SyscallOutput::Peer(_)));
+            // The client closes first and stays in FIN-WAIT until the server closes.
+            sys(Syscall::Close { fd: c });
+        }
+        let run = stack.run.as_mut().unwrap();
+        let orphans = run
+            .connections()
+            .unwrap()
+            .into_iter()
+            .filter(|c| {
+                c.fd.is_none() && matches!(c.state, TcpState::FinWait1 | TcpState::FinWait2)
+            })
+            .count();
+        assert_eq!(orphans, 2);
+        run.destroy_all();
+        // Only aborted (CLOSED) sockets still held by an fd remain, and TIME-WAIT entries if the
+        // kernel cannot destroy those (the namespace's exit purges them).
+        let left = run.connections().unwrap();
+        assert!(
+            left.iter()
+                .all(|c| (c.state == TcpState::Closed && c.fd.is_some())
+                    || c.state == TcpState::TimeWait),
+            "{left:?}"
+        );
+        stack.teardown().unwrap();
+    }
+
+    fn ipv6(next: u8, rest: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; 40];
+        p[0] = 0x60;
+        p[6] = next;
+        p.extend_from_slice(rest);
+        p
+    }
+
+    #[test]
+    fn ipv6_neighbour_discovery_and_mld_are_noise() {
+        assert!(is_ipv6_noise(&ipv6(58, &[133, 0])));
+        assert!(is_ipv6_noise(&ipv6(58, &[135, 0])));
+        // MLDv2 report behind a hop-by-hop header of 8 bytes.
+        let mut hbh = vec![58, 0, 5, 2, 0, 0, 1, 0];
+        hbh.extend_from_slice(&[143, 0]);
+        assert!(is_ipv6_noise(&ipv6(0, &hbh)));
+    }
+
+    #[test]
+    fn tcp_echo_and_malformed_packets_are_not_noise() {
+        assert!(!is_ipv6_noise(&ipv6(6, &[0; 20])));
+        assert!(!is_ipv6_noise(&ipv6(58, &[128, 0])));
+        assert!(!is_ipv6_noise(&[0x45, 0, 0, 20]));
+        assert!(!is_ipv6_noise(&[0x60]));
+        assert!(!is_ipv6_noise(&ipv6(0, &[58])));
+        assert!(!is_ipv6_noise(&[]));
+    }
+}

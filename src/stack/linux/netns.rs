@@ -1,0 +1,562 @@
+//! The private network namespace of one run, and the thread that lives in it.
+//!
+//! **A thread, not a forked child.** `unshare(CLONE_NEWNET)` moves only the calling thread into the
+//! new namespace; threads it spawns and processes it forks inherit it. So one fresh thread per run
+//! unshares, builds the TUN device and routes, and then stays in the namespace to do the few things
+//! that must happen *from inside* it: create sockets (a socket belongs to its creator's namespace),
+//! read and write `/proc/sys/net` (procfs resolves those files through the reading thread's
+//! namespace), fork shell commands, and finish blocking calls. Everything that only needs an fd —
+//! injecting, reading the TUN, non-blocking syscalls, sock_diag queries — runs on the engine's own
+//! thread with no hand-off, which is what keeps timestamps within microseconds. A forked child would
+//! need an IPC protocol for every one of those calls (or fd passing over a Unix socket), and fork()
+//! in a multi-threaded process is only safe if the child execs at once.
+//!
+//! **Nothing left behind.** The namespace is never named or bind-mounted: it lives exactly as long
+//! as this thread, the TUN fd and the sockets created in it. The TUN device is not persistent and
+//! vanishes with its fd. At teardown (or when the adapter is dropped during a panic) the thread is
+//! told to stop and joined; if the process dies (Ctrl-C, abort), the kernel closes every fd and ends
+//! every thread, so the device and the namespace go with it. The host namespace is never touched:
+//! every netlink socket and sysctl write is made from this thread after it has unshared.
+
+use std::io::{self, PipeReader, PipeWriter, Read, Write};
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use nix::libc;
+use nix::sched::{CloneFlags, unshare};
+
+use super::blocking::{Finished, Pending};
+use super::netlink::{self, Netlink};
+use super::sockets::domain_value;
+use super::sys;
+use super::tun::{TUN_NAME, Tun};
+use crate::clock::RealClock;
+use crate::stack::{Domain, Errno, NetConfig, StackError, SyscallOutcome};
+
+/// What a user without the needed privileges is told.
+pub(crate) const PRIVILEGE_HINT: &str = "the linux stack needs CAP_SYS_ADMIN (to create a private \
+     network namespace) and CAP_NET_ADMIN (to create and configure a TUN device in it): run \
+     tcpconf as root, or grant it the capabilities with \
+     `sudo setcap cap_net_admin,cap_sys_admin+ep $(which tcpconf)`";
+
+/// Sysctls that decide behaviour scripts check, reported in the stack's profile.
+const PROFILE_SYSCTLS: [&str; 7] = [
+    "tcp_rfc1337",
+    "tcp_tw_reuse",
+    "tcp_timestamps",
+    "tcp_sack",
+    "tcp_window_scaling",
+    "tcp_syn_retries",
+    "tcp_congestion_control",
+];
+
+/// A blocking call that finished, stamped on the engine's clock.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub(crate) at: Duration,
+    pub(crate) finished: Finished,
+}
+
+/// What the namespace thread hands back once the namespace is ready.
+#[derive(Debug)]
+pub(crate) struct Inside {
+    pub(crate) tun: Tun,
+    /// A NETLINK_SOCK_DIAG socket bound to the namespace.
+    pub(crate) diag: Netlink,
+    /// `name=value` of [`PROFILE_SYSCTLS`] as the namespace sees them.
+    pub(crate) profile: String,
+}
+
+/// The engine's end of the completion channel: poll `wake_fd`, then drain.
+#[derive(Debug)]
+pub(crate) struct Completions {
+    rx: mpsc::Receiver<Completion>,
+    wake: PipeReader,
+}
+
+impl Completions {
+    /// The fd that becomes readable when a completion is queued.
+    pub(crate) fn wake_fd(&self) -> i32 {
+        self.wake.as_raw_fd()
+    }
+
+    /// Every completion queued so far.
+    pub(crate) fn drain(&mut self) -> Vec<Completion> {
+        drain_pipe(&mut self.wake);
+        self.rx.try_iter().collect()
+    }
+}
+
+enum Request {
+    Socket {
+        domain: Domain,
+        nonblocking: bool,
+        reply: mpsc::SyncSender<Result<OwnedFd, Errno>>,
+    },
+    Spawn {
+        command: String,
+        reply: mpsc::SyncSender<io::Result<Child>>,
+    },
+    Block(Pending),
+    LingerClose(OwnedFd),
+    Stop,
+}
+
+/// The sending side of completions, usable from the namespace thread and its helpers.
+struct Notifier {
+    tx: mpsc::Sender<Completion>,
+    wake: PipeWriter,
+}
+
+impl Notifier {
+    fn send(&self, completion: Completion) {
+        if self.tx.send(completion).is_ok() {
+            // A full pipe already holds a wake-up; the byte's value is irrelevant.
+            let _ = (&self.wake).write(&[1]);
+        }
+    }
+
+    fn try_clone(&self) -> io::Result<Notifier> {
+        Ok(Notifier {
+            tx: self.tx.clone(),
+            wake: self.wake.try_clone()?,
+        })
+    }
+}
+
+/// A live namespace: the handle through which the engine's thread asks the namespace thread.
+#[derive(Debug)]
+pub(crate) struct Namespace {
+    requests: mpsc::Sender<Request>,
+    wake: PipeWriter,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Request::Socket { .. } => "Socket",
+            Request::Spawn { .. } => "Spawn",
+            Request::Block(_) => "Block",
+            Request::LingerClose(_) => "LingerClose",
+            Request::Stop => "Stop",
+        })
+    }
+}
+
+fn nonblocking_pipe() -> io::Result<(PipeReader, PipeWriter)> {
+    let (r, w) = io::pipe()?;
+    for fd in [r.as_raw_fd(), w.as_raw_fd()] {
+        let flags = sys::get_flags(fd).map_err(io::Error::from)?;
+        sys::set_flags(fd, flags | libc::O_NONBLOCK).map_err(io::Error::from)?;
+    }
+    Ok((r, w))
+}
+
+fn drain_pipe(pipe: &mut PipeReader) {
+    let mut buf = [0u8; 64];
+    while matches!(pipe.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+fn adapter(what: &str) -> impl FnOnce(io::Error) -> StackError + '_ {
+    move |e| StackError::Adapter(format!("{what}: {e}"))
+}
+
+/// A set-up step's error: missing privileges are the environment's fault, the rest the adapter's.
+fn setup_error(what: &str) -> impl FnOnce(io::Error) -> StackError + '_ {
+    move |e| match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => {
+            StackError::Environment(format!("{what}: {e}; {PRIVILEGE_HINT}"))
+        }
+        _ => StackError::Adapter(format!("{what}: {e}")),
+    }
+}
+
+impl Namespace {
+    /// Starts a thread in a new network namespace configured for `net`, and returns once the
+    /// namespace is ready (or why it could not be made).
+    pub(crate) fn create(
+        net: &NetConfig,
+        clock: RealClock,
+    ) -> Result<(Namespace, Inside, Completions), StackError> {
+        let (requests, request_rx) = mpsc::channel();
+        let (wake_rx, wake) = nonblocking_pipe().map_err(adapter("pipe"))?;
+        let (done_tx, done_rx) = mpsc::channel();
+        let (done_wake_rx, done_wake) = nonblocking_pipe().map_err(adapter("pipe"))?;
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let net = net.clone();
+        let notifier = Notifier {
+            tx: done_tx,
+            wake: done_wake,
+        };
+        let thread = std::thread::Builder::new()
+            .name("tcpconf-netns".into())
+            .spawn(move || {
+                let inside = enter_and_configure(&net);
+                let ok = inside.is_ok();
+                if ready_tx.send(inside).is_ok() && ok {
+                    serve(request_rx, wake_rx, notifier, clock);
+                }
+            })
+            .map_err(adapter("spawning the namespace thread"))?;
+        let mut ns = Namespace {
+            requests,
+            wake,
+            thread: Some(thread),
+        };
+        match ready_rx.recv() {
+            Ok(Ok(inside)) => Ok((
+                ns,
+                inside,
+                Completions {
+                    rx: done_rx,
+                    wake: done_wake_rx,
+                },
+            )),
+            Ok(Err(e)) => {
+                ns.stop()?;
+                Err(e)
+            }
+            Err(_) => {
+                ns.stop()?;
+                Err(StackError::Adapter(
+                    "the namespace thread ended during set-up".into(),
+                ))
+            }
+        }
+    }
+
+    fn ask(&self, request: Request) -> Result<(), StackError> {
+        self.requests
+            .send(request)
+            .map_err(|_| StackError::Adapter("the namespace thread is gone".into()))?;
+        let _ = (&self.wake).write(&[1]);
+        Ok(())
+    }
+
+    /// `socket(domain, SOCK_STREAM [| SOCK_NONBLOCK], IPPROTO_TCP)` inside the namespace.
+    pub(crate) fn socket(
+        &self,
+        domain: Domain,
+        nonblocking: bool,
+    ) -> Result<Result<OwnedFd, Errno>, StackError> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.ask(Request::Socket {
+            domain,
+            nonblocking,
+            reply,
+        })?;
+        rx.recv()
+            .map_err(|_| StackError::Adapter("the namespace thread did not answer".into()))
+    }
+
+    /// Starts `sh -c command` inside the namespace.
+    pub(crate) fn spawn_shell(&self, command: &str) -> Result<Child, StackError> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.ask(Request::Spawn {
+            command: command.to_owned(),
+            reply,
+        })?;
+        rx.recv()
+            .map_err(|_| StackError::Adapter("the namespace thread did not answer".into()))?
+            .map_err(adapter("starting sh -c"))
+    }
+
+    /// Hands a blocked call to the namespace thread, which reports its completion.
+    pub(crate) fn block(&self, pending: Pending) -> Result<(), StackError> {
+        self.ask(Request::Block(pending))
+    }
+
+    /// Closes a lingering socket on a helper thread (close may wait for the peer's ACK).
+    pub(crate) fn linger_close(&self, fd: OwnedFd) -> Result<(), StackError> {
+        self.ask(Request::LingerClose(fd))
+    }
+
+    /// Stops the namespace thread (abandoning a blocked call) and waits for it to end.
+    pub(crate) fn stop(&mut self) -> Result<(), StackError> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let _ = self.ask(Request::Stop);
+        thread
+            .join()
+            .map_err(|_| StackError::Adapter("the namespace thread panicked".into()))
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// The namespace thread's loop: serve requests, and finish the blocked call when its socket is ready.
+fn serve(
+    requests: mpsc::Receiver<Request>,
+    mut wake: PipeReader,
+    notifier: Notifier,
+    clock: RealClock,
+) {
+    let mut pending: Option<Pending> = None;
+    loop {
+        let mut fds = vec![sys::pollfd(wake.as_raw_fd(), libc::POLLIN)];
+        if let Some(p) = &pending {
+            fds.push(sys::pollfd(p.raw_fd(), p.events()));
+        }
+        if sys::poll(&mut fds, None).is_err() {
+            return;
+        }
+        if fds.get(1).is_some_and(|f| f.revents != 0)
+            && let Some(finished) = pending.as_mut().and_then(Pending::resume)
+        {
+            pending = None;
+            notifier.send(Completion {
+                at: clock.now(),
+                finished,
+            });
+        }
+        if fds[0].revents == 0 {
+            continue;
+        }
+        drain_pipe(&mut wake);
+        loop {
+            match requests.try_recv() {
+                Ok(Request::Socket {
+                    domain,
+                    nonblocking,
+                    reply,
+                }) => {
+                    let _ = reply.send(new_socket(domain, nonblocking));
+                }
+                Ok(Request::Spawn { command, reply }) => {
+                    let _ = reply.send(Command::new("/bin/sh").arg("-c").arg(command).spawn());
+                }
+                Ok(Request::Block(p)) => pending = Some(p),
+                Ok(Request::LingerClose(fd)) => linger_close(fd, &notifier, clock),
+                Ok(Request::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
+                Err(mpsc::TryRecvError::Empty) => break,
+            }
+        }
+    }
+}
+
+fn new_socket(domain: Domain, nonblocking: bool) -> Result<OwnedFd, Errno> {
+    let mut ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    if nonblocking {
+        ty |= libc::SOCK_NONBLOCK;
+    }
+    // SAFETY: plain socket(2); the result is checked before it is wrapped.
+    let fd = sys::check(unsafe { libc::socket(domain_value(domain), ty, libc::IPPROTO_TCP) })?;
+    // SAFETY: `fd` is fresh and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn linger_close(fd: OwnedFd, notifier: &Notifier, clock: RealClock) {
+    let raw = fd.into_raw_fd();
+    let close_and_report = move |notifier: &Notifier| {
+        // SAFETY: we own `raw` (taken from an OwnedFd above) and give it up here.
+        let outcome = match sys::check(unsafe { libc::close(raw) }) {
+            Ok(_) => SyscallOutcome::ok(0),
+            Err(e) => SyscallOutcome::err(e),
+        };
+        notifier.send(Completion {
+            at: clock.now(),
+            finished: Finished::plain(outcome),
+        });
+    };
+    let helper = notifier.try_clone().and_then(|own| {
+        std::thread::Builder::new()
+            .name("tcpconf-close".into())
+            .spawn(move || close_and_report(&own))
+    });
+    if helper.is_err() {
+        // No helper thread: close here. The call still completes, only this thread waits for it.
+        close_and_report(notifier);
+    }
+}
+
+fn ifindex(name: &std::ffi::CStr) -> Result<u32, StackError> {
+    // SAFETY: `name` is a valid NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        return Err(StackError::Adapter(format!(
+            "interface {name:?} not found: {}",
+            io::Error::last_os_error()
+        )));
+    }
+    Ok(index)
+}
+
+/// Writes a sysctl of the calling thread's namespace.
+fn write_sysctl(path: &str, value: &str) -> io::Result<()> {
+    std::fs::write(path, value)
+}
+
+/// Keeps IPv6 from sending anything on its own: for an IPv4 run IPv6 is off on the TUN; for an IPv6
+/// run no link-local address is generated (so no DAD, no router solicitations) and DAD is off.
+/// Written before the link goes up, since that is when the link-local address would appear.
+fn quiet_ipv6(ipv6_run: bool) -> Result<(), StackError> {
+    let dir = format!("/proc/sys/net/ipv6/conf/{}", TUN_NAME.to_string_lossy());
+    if !std::path::Path::new(&dir).exists() {
+        // IPv6 is disabled in this kernel: nothing to quiet.
+        return Ok(());
+    }
+    let settings: &[(&str, &str)] = if ipv6_run {
+        &[
+            ("addr_gen_mode", "1"),
+            ("accept_dad", "0"),
+            ("router_solicitations", "0"),
+            ("accept_ra", "0"),
+        ]
+    } else {
+        &[("disable_ipv6", "1")]
+    };
+    for (name, value) in settings {
+        write_sysctl(&format!("{dir}/{name}"), value)
+            .map_err(setup_error(&format!("writing {dir}/{name}")))?;
+    }
+    Ok(())
+}
+
+/// `ip` masked to its first `len` bits.
+fn network(ip: IpAddr, len: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(len.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
+}
+
+/// Waits until packets to `local` are delivered locally. IPv6 installs the local route of a new
+/// address from a workqueue (addrconf's DAD work runs even with `nodad`), so a segment injected right
+/// after set-up could otherwise meet no local route and be dropped (`Ip6InAddrErrors`); IPv4 installs
+/// it synchronously and passes the first check.
+fn wait_until_local(route: &mut Netlink, local: IpAddr) -> Result<(), StackError> {
+    const LIMIT: Duration = Duration::from_secs(2);
+    let start = std::time::Instant::now();
+    loop {
+        let kind = netlink::route_type(route, local)
+            .map_err(setup_error(&format!("looking up the route to {local}")))?;
+        if kind == Some(netlink::RTN_LOCAL) {
+            return Ok(());
+        }
+        if start.elapsed() > LIMIT {
+            return Err(StackError::Adapter(format!(
+                "{local} did not become a local address within {LIMIT:?}"
+            )));
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+}
+
+/// Unshares the calling thread's network namespace and builds the run's network in it.
+fn enter_and_configure(net: &NetConfig) -> Result<Inside, StackError> {
+    unshare(CloneFlags::CLONE_NEWNET).map_err(|e| match e {
+        Errno::EPERM => StackError::Environment(format!(
+            "cannot create a network namespace (unshare: {e}); {PRIVILEGE_HINT}"
+        )),
+        e => StackError::Environment(format!("unshare(CLONE_NEWNET) failed: {e}")),
+    })?;
+    if net.local_ip.is_ipv4() != net.remote_ip.is_ipv4() {
+        return Err(StackError::Adapter(format!(
+            "local address {} and remote address {} are of different families",
+            net.local_ip, net.remote_ip
+        )));
+    }
+    let mut route = Netlink::open(libc::NETLINK_ROUTE).map_err(setup_error("netlink socket"))?;
+    netlink::link_up(&mut route, ifindex(c"lo")?, None).map_err(setup_error("bringing lo up"))?;
+    let tun = Tun::create().map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
+            StackError::Environment(format!(
+                "/dev/net/tun is not usable ({e}): load the tun module (`modprobe tun`), or in a \
+             container pass the device (`--device /dev/net/tun`)"
+            ))
+        }
+        _ => setup_error("creating the TUN device")(e),
+    })?;
+    let index = ifindex(TUN_NAME)?;
+    quiet_ipv6(net.local_ip.is_ipv6())?;
+    netlink::link_up(&mut route, index, Some(u32::from(net.mtu))).map_err(setup_error(
+        &format!("setting the TUN up with MTU {}", net.mtu),
+    ))?;
+    netlink::add_address(&mut route, index, net.local_ip, net.prefix_len).map_err(setup_error(
+        &format!("adding {}/{}", net.local_ip, net.prefix_len),
+    ))?;
+    wait_until_local(&mut route, net.local_ip)?;
+    let remote_net = network(net.remote_ip, net.prefix_len);
+    // A remote in the local subnet is reached through the connected route already.
+    if remote_net != network(net.local_ip, net.prefix_len) {
+        let gateway = Some(net.gateway_ip).filter(|gw| {
+            gw.is_ipv4() == net.local_ip.is_ipv4() && *gw != net.local_ip && !gw.is_unspecified()
+        });
+        netlink::add_route(&mut route, index, remote_net, net.prefix_len, gateway).map_err(
+            setup_error(&format!(
+                "routing {remote_net}/{} via {gateway:?}",
+                net.prefix_len
+            )),
+        )?;
+    }
+    let diag = Netlink::open(libc::NETLINK_SOCK_DIAG).map_err(setup_error("sock_diag socket"))?;
+    Ok(Inside {
+        tun,
+        diag,
+        profile: read_profile(),
+    })
+}
+
+/// The profile sysctls of the calling thread's namespace, as `name=value` words.
+fn read_profile() -> String {
+    PROFILE_SYSCTLS
+        .iter()
+        .map(|name| {
+            let value = std::fs::read_to_string(format!("/proc/sys/net/ipv4/{name}"))
+                .map(|v| v.trim().replace('\t', " "))
+                .unwrap_or_else(|e| format!("unreadable ({e})"));
+            format!("{name}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The profile a fresh namespace gets, read from a short-lived one (namespaces start from kernel
+/// defaults, not from the host's settings, except the congestion control they inherit).
+pub(crate) fn probe_profile() -> Result<String, StackError> {
+    std::thread::Builder::new()
+        .name("tcpconf-probe".into())
+        .spawn(|| {
+            unshare(CloneFlags::CLONE_NEWNET).map_err(|e| {
+                StackError::Environment(format!("unshare(CLONE_NEWNET): {e}; {PRIVILEGE_HINT}"))
+            })?;
+            Ok(read_profile())
+        })
+        .map_err(adapter("spawning the probe thread"))?
+        .join()
+        .map_err(|_| StackError::Adapter("the probe thread panicked".into()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_mask_host_bits() {
+        let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(network(v4("192.0.2.1"), 16), v4("192.0.0.0"));
+        assert_eq!(network(v4("192.0.2.1"), 0), v4("0.0.0.0"));
+        assert_eq!(network(v4("192.0.2.1"), 40), v4("192.0.2.1"));
+        assert_eq!(network(v4("fd3d::c0a8:1"), 64), v4("fd3d::"));
+    }
+}

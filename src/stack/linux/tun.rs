@@ -1,0 +1,105 @@
+//! The TUN device that stands for the wire: raw IP packets in both directions, nothing else.
+//!
+//! `IFF_TUN | IFF_NO_PI` gives bare IP packets (no 4-byte packet-information header), and the absence
+//! of `IFF_VNET_HDR` / `TUNSETOFFLOAD` keeps offloads off, so the kernel hands us complete, checksummed
+//! segments and checks the checksums of what we inject. The device is not persistent: it disappears
+//! with its last fd, which is what makes "nothing left behind" hold even after a crash.
+
+use std::ffi::CStr;
+use std::fs::OpenOptions;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+use nix::libc;
+
+/// The device's name inside the private namespace (each run has its own namespace, so it never clashes).
+pub(crate) const TUN_NAME: &CStr = c"tcpconf0";
+
+/// `struct ifreq` as TUNSETIFF reads it: the name, then the flags in the first member of the union.
+#[repr(C)]
+struct IfReqFlags {
+    name: [u8; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    /// The rest of the 40-byte `struct ifreq` union.
+    _pad: [u8; 22],
+}
+
+/// An open, non-blocking TUN device in the namespace of the calling thread.
+#[derive(Debug)]
+pub(crate) struct Tun {
+    fd: OwnedFd,
+}
+
+impl Tun {
+    /// Opens `/dev/net/tun` and attaches a new TUN interface named [`TUN_NAME`] to it.
+    ///
+    /// The interface lands in the network namespace of the calling thread (the kernel takes the
+    /// namespace of the opener), so call this from the namespace thread.
+    pub(crate) fn create() -> io::Result<Tun> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open("/dev/net/tun")?;
+        let mut req = IfReqFlags {
+            name: [0; libc::IFNAMSIZ],
+            flags: (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short,
+            _pad: [0; 22],
+        };
+        let name = TUN_NAME.to_bytes();
+        req.name[..name.len()].copy_from_slice(name);
+        // SAFETY: TUNSETIFF reads (and writes back the name into) a `struct ifreq`, which `IfReqFlags`
+        // lays out with the full 40-byte size; the fd is a valid open /dev/net/tun.
+        let rc = unsafe {
+            libc::ioctl(
+                file.as_raw_fd(),
+                libc::TUNSETIFF,
+                &mut req as *mut IfReqFlags,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Tun { fd: file.into() })
+    }
+
+    /// The fd to poll for outbound packets.
+    pub(crate) fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Hands one raw IP packet to the kernel, as if it had arrived on the wire.
+    ///
+    /// The kernel processes it synchronously inside this write (TUN without NAPI delivers through
+    /// `netif_receive_skb` in process context), so any immediate answer is queued when this returns.
+    pub(crate) fn send(&self, packet: &[u8]) -> io::Result<()> {
+        // SAFETY: the pointer and length come from a valid slice; the fd is open for the life of self.
+        let n = unsafe { libc::write(self.fd.as_raw_fd(), packet.as_ptr().cast(), packet.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if n as usize != packet.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                format!("TUN accepted {n} of {} bytes", packet.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads one packet the kernel sent, or `None` if none is queued.
+    pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        // SAFETY: the pointer and length come from a valid mutable slice.
+        let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            return match err.kind() {
+                io::ErrorKind::WouldBlock => Ok(None),
+                io::ErrorKind::Interrupted => Ok(None),
+                _ => Err(err),
+            };
+        }
+        Ok(Some(n as usize))
+    }
+}
