@@ -108,7 +108,7 @@ impl ReferenceStack {
                     (Domain::Inet, _) | (Domain::Inet6, true) => tcp::Family::V4,
                     (Domain::Inet6, false) => tcp::Family::V6,
                 };
-                done(self.host()?.socket_open(family, *nonblocking), i64::from)
+                done(self.host()?.socket(family, *nonblocking), i64::from)
             }
             Syscall::Bind { fd, addr } => {
                 let addr = self.to_host_addr(*addr);
