@@ -18,6 +18,7 @@ p.lead { margin: 0 0 8px; color: #495057; }
 table { border-collapse: collapse; }
 th, td { border: 1px solid #dee2e6; padding: 3px 6px; text-align: left; vertical-align: top; }
 #stacks { margin: 0 20px 10px; }
+#stacks td { max-width: 420px; }
 #stacks td.n { text-align: right; font-variant-numeric: tabular-nums; }
 form { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; padding: 8px 20px;
   background: #f8f9fa; border-top: 1px solid #dee2e6; border-bottom: 1px solid #dee2e6;
@@ -26,7 +27,7 @@ form input[type=search] { width: 240px; }
 #shown { color: #495057; }
 #layout { display: flex; gap: 16px; padding: 10px 20px; align-items: flex-start; }
 #matrix thead th { position: sticky; top: 44px; background: #fff; z-index: 1; }
-#matrix th small { display: block; font-weight: normal; color: #6c757d; }
+#matrix th small { display: block; font-weight: normal; color: #6c757d; max-width: 260px; }
 tr.area th { background: #e7f5ff; font-size: 15px; }
 td.script code { font-size: 12px; }
 td.script .title { color: #495057; font-size: 12px; }
@@ -99,9 +100,18 @@ function details(td) {
 document.querySelectorAll('#filters select, #filters input').forEach((el) => el.addEventListener('input', apply));
 document.getElementById('matrix').addEventListener('click', (e) => {
   const td = e.target.closest('td.cell');
-  if (td) details(td);
+  if (!td) return;
+  details(td);
+  history.replaceState(null, '', '#' + td.parentElement.dataset.id + '::' + td.dataset.stack);
 });
 apply();
+// `index.html#rst/established-in-window::linux` shows that script's row and the cell's details.
+const wanted = decodeURIComponent(location.hash.slice(1)).split('::');
+if (wanted.length === 2) {
+  const tr = rows.find((r) => r.dataset.id === wanted[0]);
+  const td = tr && Array.from(tr.querySelectorAll('td.cell')).find((c) => c.dataset.stack === wanted[1]);
+  if (td) { $('f-text').value = wanted[0]; apply(); details(td); }
+}
 "#;
 
 /// Renders the page; `json` is the report as `results.json` holds it.
