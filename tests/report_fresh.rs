@@ -16,6 +16,7 @@ fn committed_report_is_fresh_for_reference() {
         expectations: out.join("expectations"),
         stacks: vec!["reference".into()],
         jobs: 2,
+        retries: 0,
     };
     let (report, _) = match matrix::generate(&g) {
         Ok(r) => r,
@@ -47,6 +48,7 @@ fn regenerating_twice_gives_identical_files() {
         expectations: out.join("expectations"),
         stacks: vec!["reference".into()],
         jobs: 2,
+        retries: 0,
     };
     let a = matrix::generate(&g).map(|(r, _)| matrix::render(&r));
     let b = matrix::generate(&Generate { jobs: 1, ..g }).map(|(r, _)| matrix::render(&r));

@@ -24,6 +24,10 @@ pub struct MatrixArgs {
     /// Scripts run at once per stack, each on its own stack instance [default: number of CPUs].
     #[arg(short = 'j', long = "jobs")]
     jobs: Option<usize>,
+    /// On real-time stacks, run a script again up to N times when its verdict differs from the
+    /// expectation (the harness can be late on a loaded machine); the report shows the attempts.
+    #[arg(long, default_value_t = 0)]
+    retries: u32,
     /// Only print what would change; exit 1 if the committed report is stale.
     #[arg(long)]
     check: bool,
@@ -50,6 +54,7 @@ pub fn run(args: &MatrixArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| args.out.join("expectations")),
         stacks: args.stacks.clone(),
         jobs,
+        retries: args.retries,
     };
     let (report, runs) = matrix::generate(&g)?;
     let mut all_expected = true;
@@ -69,8 +74,13 @@ pub fn run(args: &MatrixArgs) -> anyhow::Result<ExitCode> {
                 if !cell.status.as_expected() {
                     all_expected = false;
                     let line = cell.line.map(|l| format!(" line {l}")).unwrap_or_default();
+                    let tries = if cell.attempts > 1 {
+                        format!(" [{} attempts]", cell.attempts)
+                    } else {
+                        String::new()
+                    };
                     println!(
-                        "  {}: {id}{line}: {} (expected {})",
+                        "  {}: {id}{line}: {} (expected {}){tries}",
                         cell.status.name(),
                         cell.message.as_deref().unwrap_or(&cell.verdict),
                         cell.expected.name()

@@ -93,6 +93,7 @@ function details(td) {
   if (cell.actual) item('stack did', '<pre>' + esc(cell.actual) + '</pre>');
   if (cell.differences && cell.differences.length) item('differences', cell.differences.map((d) => '<pre>' + esc(d) + '</pre>').join(''));
   if (cell.measurements && cell.measurements.length) item('measurements', cell.measurements.map((m) => esc(m.name) + ' = ' + m.seconds.toFixed(3) + ' s (line ' + m.line + ')').join('<br>'));
+  if (cell.attempts && cell.attempts > 1) item('attempts', cell.attempts + ' (the earlier runs differed from the expectation)');
   if (script && script.rfc.length) item('RFC', esc(script.rfc.join(', ')));
   item('stack', esc(col.stack + ' ' + col.version + ' · ' + col.profile));
   $('details').innerHTML = h + '</dl>';

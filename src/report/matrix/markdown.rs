@@ -49,7 +49,7 @@ fn header(report: &Report, out: &mut String) {
         "Regenerate the reference column (anywhere, virtual time):\n\n\
          ```\ncargo run --release -- matrix --stacks reference\n```\n\n\
          Regenerate the Linux column (as root; the other columns in `results.json` are kept):\n\n\
-         ```\nsudo target/release/tcpconf matrix --stacks linux -j 8\n```\n\n",
+         ```\nsudo target/release/tcpconf matrix --stacks linux -j 2 --retries 2\n```\n\n",
     );
     let _ = writeln!(
         out,
@@ -158,7 +158,10 @@ fn matrix(report: &Report, out: &mut String, notes: &mut Footnotes) {
                     None => "—".to_string(),
                     Some(cell) => {
                         let word = cell_word(cell.status);
-                        if cell.status == Status::Pass && cell.measurements.is_empty() {
+                        if cell.status == Status::Pass
+                            && cell.measurements.is_empty()
+                            && cell.attempts == 1
+                        {
                             word.to_string()
                         } else {
                             let n = notes.add(&c.stack, &s.id, cell);
@@ -383,6 +386,9 @@ impl Footnotes {
         }
         for m in &cell.measurements {
             let _ = write!(text, " — measured `{}` = {:.3} s", m.name, m.seconds);
+        }
+        if cell.attempts > 1 {
+            let _ = write!(text, " — after {} attempts (`--retries`)", cell.attempts);
         }
         self.notes.push(text);
         self.notes.len()

@@ -129,6 +129,18 @@ pub struct Cell {
     pub differences: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub measurements: Vec<MeasuredValue>,
+    /// How many times the script ran on a real-time stack before this verdict (absent when once);
+    /// see `tcpconf matrix --retries`.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub attempts: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// A `measure` statement's value.
@@ -207,6 +219,7 @@ impl Cell {
                     line: m.line,
                 })
                 .collect(),
+            attempts: 1,
         };
         cell.judge(expected, why);
         cell
