@@ -108,6 +108,23 @@ mistake!(stray_text_at_start, "s//\n0 close(3) = 0\n");
 mistake!(inbound_without_window, with_prologue("+0 < . 1:1(0) ack 1"));
 mistake!(unterminated_shell, "0 `sysctl -q x\n+0 close(3) = 0\n");
 
+mistake!(
+    nested_too_deep,
+    format!("0 f({}{}) = 0\n", "[".repeat(70), "]".repeat(70))
+);
+
+/// Nesting up to the limit works on a test thread's small stack; beyond it is an error, not a
+/// stack overflow.
+#[test]
+fn deep_nesting_is_bounded() {
+    let ok = format!("0 write({}{}) = 0\n", "{x=[".repeat(31), "]}".repeat(31));
+    assert!(check_source(&ok).is_empty(), "{:?}", check_source(&ok));
+    let too_deep = format!("0 f({}{}) = 0\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(check_source(&too_deep).len(), 1);
+    let long_or = format!("0 f({}) = 0\n", vec!["SO_ERROR"; 100_000].join("|"));
+    assert_eq!(check_source(&long_or).len(), 1);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 

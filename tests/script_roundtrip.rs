@@ -463,3 +463,28 @@ fn corpus_scripts_round_trip() {
     }
     eprintln!("{checked} corpus scripts round-tripped");
 }
+
+/// Option values the fuzzer found printing back wrongly: quotes, form feeds (grammar whitespace)
+/// and comment starts in and around values.
+#[test]
+fn awkward_option_values_round_trip() {
+    // (source, whether it is a valid script)
+    for (source, valid) in [
+        ("--cc=\",[x\"yy\n0 close(3) = 0\n", false),
+        ("--cc=\"a b\"\n0 close(3) = 0\n", true),
+        ("--cc=\"a\u{0c}b\"\n0 close(3) = 0\n", true),
+        ("--cc=\"\"\n0 close(3) = 0\n", true),
+        ("//! k: x\r--c=a*//*/b\n0 close(3) = 0\n", true),
+        ("--x=a`b\n//! c: `\n0 `//x`\n", true),
+    ] {
+        match parse(source) {
+            Ok(script) => {
+                assert!(valid, "{source:?} should not parse");
+                let text = print(&script);
+                let reparsed = parse(&text).unwrap_or_else(|d| panic!("{text:?}: {d}"));
+                assert_eq!(reparsed, script, "{text:?}");
+            }
+            Err(d) => assert!(!valid, "{source:?}: {d}"),
+        }
+    }
+}

@@ -44,25 +44,26 @@ def handshake(c: Corpus) -> None:
         ["The three-way handshake from the connecting side (RFC 9293 Figure 6)."],
         syn_sent() + ev("+0", "assert state == SYN_SENT") + complete_active()
         + ev("+0", "getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0"))
-    add(c, "handshake/simultaneous-open", "Simultaneous open: crossing SYNs and SYN+ACKs establish the connection", a,
+    add(c, "handshake/simultaneous-open", "Simultaneous open: crossing SYNs establish a connection that carries data", a,
         ["MUST-10", "RFC 9293 §3.5", "RFC 9293 §3.10.7.3", "RFC 9293 §3.10.7.4"],
-        ["RFC 9293 Figure 7. Our SYN (seq 0) crosses the peer's SYN (seq 0): SYN-SENT answers",
-         "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and enters SYN-RECEIVED. The peer's own SYN+ACK then",
-         "repeats its SYN below RCV.NXT: the sequence test of §3.10.7.4 finds it unacceptable, so",
-         "it is answered <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (options unchecked: stacks may add",
-         "e.g. a D-SACK block). The peer's ACK then leaves no doubt: the connection is established",
-         "and carries data."],
+        ["Our SYN (seq 0) crosses the peer's SYN (seq 0): SYN-SENT answers <SEQ=ISS><ACK=RCV.NXT>",
+         "<CTL=SYN,ACK> and enters SYN-RECEIVED (MUST-10); the peer's ACK of our SYN establishes",
+         "the connection, which then carries data both ways.",
+         "RFC 9293 Figure 7 has the peer answer with a SYN+ACK instead. That segment repeats the",
+         "peer's SYN below RCV.NXT: the sequence test of §3.10.7.4 calls it unacceptable (answer",
+         "with an ACK, drop it), while the figure shows it establishing the connection silently;",
+         "stacks differ (Linux ACKs and establishes), so this script uses the unambiguous ACK."],
         syn_sent() + ev(
             "+.01", f"< S 0:0(0) win {RWIN} <mss 1460>",
             "+0", "> S. 0:0(0) ack 1 win * <{mss *, ...}>",
             "+0", "assert state == SYN_RECEIVED",
-            "+.01", f"< S. 0:0(0) ack 1 win {RWIN} <mss 1460>",
-            ACK, "> . 1:1(0) ack 1 win * <...>",
             "+.01", f"< . 1:1(0) ack 1 win {RWIN}",
             "+0", "assert state == ESTABLISHED",
             "+0", "write(3, ..., 10) = 10",
             "+0", "> P. 1:11(10) ack 1 win *",
-            "+.01", f"< . 1:1(0) ack 11 win {RWIN}"))
+            "+.01", f"< P. 1:6(5) ack 11 win {RWIN}",
+            ACK, "> . 11:11(0) ack 6 win *",
+            "+0", "read(3, ..., 100) = 5"))
     add(c, "handshake/simultaneous-open-rst-refuses", "Simultaneous open: a RST in SYN-RECEIVED refuses an active connection", a,
         ["MUST-11", "MUST-12", "RFC 9293 §3.10.7.4"],
         ["SYN-RECEIVED entered from SYN-SENT (active OPEN). A RST at RCV.NXT: the connection was",
@@ -167,11 +168,12 @@ def handshake(c: Corpus) -> None:
             "+0", "read(4, ..., 100) = 10"))
     # MSS negotiation.
     add(c, "handshake/mss-1460-passive", "Our SYN+ACK advertises MSS 1460 on an Ethernet-sized MTU", a,
-        ["MUST-14", "SHLD-5", "MUST-67", "RFC 9293 §3.7.1"],
+        ["MUST-14", "SHLD-5", "MAY-3", "MUST-67", "RFC 9293 §3.7.1"],
         ["With a 1500-octet MTU, MMS_R = 1480 and the advertised MSS is MMS_R - 20 = 1460."],
-        syn_received(synack_opts="<{mss 1460, ...}>"))
+        syn_received(synack_opts="<{mss 1460, ...}>")
+        + ev("+.01", f"< . 1:1(0) ack 1 win {RWIN}", "+0", "accept(3, ..., ...) = 4"))
     add(c, "handshake/mss-1460-active", "Our SYN advertises MSS 1460 on an Ethernet-sized MTU", a,
-        ["MUST-14", "SHLD-5", "MUST-67", "RFC 9293 §3.7.1"],
+        ["MUST-14", "SHLD-5", "MAY-3", "MUST-67", "RFC 9293 §3.7.1"],
         ["With a 1500-octet MTU, the SYN carries MSS 1460; the handshake then completes."],
         ev("0", "socket(..., SOCK_STREAM, IPPROTO_TCP) = 3",
            "+0", "fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0",
@@ -230,7 +232,8 @@ def handshake(c: Corpus) -> None:
         ["Window scale, timestamps and SACK-permitted may appear in a SYN+ACK only when the SYN",
          "carried them (RFC 7323 §1.3/§2.2/§3.2, RFC 2018 §2). The SYN+ACK carries exactly MSS",
          "(NOP/EOL padding aside)."],
-        syn_received(synack_opts="<{mss *}>"))
+        syn_received(synack_opts="<{mss *}>")
+        + ev("+.01", f"< . 1:1(0) ack 1 win {RWIN}", "+0", "accept(3, ..., ...) = 4"))
     add(c, "handshake/wscale-negotiated", "Window scale offered by the peer is answered in the SYN+ACK", a,
         ["RFC 7323 §2.2", "RFC 9293 §3.1"],
         ["The peer offers wscale 7; a stack that implements RFC 7323 answers with its own",
@@ -242,6 +245,16 @@ def handshake(c: Corpus) -> None:
         ["The peer offers SACK-permitted; a stack that implements RFC 2018 answers with it."],
         syn_received(syn_opts="<mss 1460, nop, nop, sackOK>", synack_opts="<{mss *, sackOK, ...}>")
         + ev("+.01", f"< . 1:1(0) ack 1 win {RWIN}", "+0", "accept(3, ..., ...) = 4"))
+    add(c, "handshake/ecn-negotiated", "An ECN-setup SYN is answered with an ECN-setup SYN+ACK", a,
+        ["SHLD-8", "RFC 3168 §6.1.1", "RFC 9293 §3.8.2"],
+        ["TCP SHOULD implement ECN (SHLD-8). The peer's SYN carries ECE and CWR; a stack that",
+         "implements RFC 3168 answers with a SYN+ACK carrying ECE (and not CWR)."],
+        listen() + ev(
+            "+0", f"< SEW 0:0(0) win {RWIN} <mss 1460>",
+            "+0", "> SE. 0:0(0) ack 1 win * <{mss *, ...}>",
+            "+.01", f"< . 1:1(0) ack 1 win {RWIN}",
+            "+0", "accept(3, ..., ...) = 4",
+            "+0", "assert state(4) == ESTABLISHED"))
     add(c, "handshake/timestamps-negotiated", "Timestamps offered by the peer are echoed in the SYN+ACK", a,
         ["RFC 7323 §3.2", "RFC 9293 §3.1"],
         ["The peer's SYN carries TSval 100; a stack that implements RFC 7323 answers with its own",
@@ -363,7 +376,7 @@ def close(c: Corpus) -> None:
             "+0", "> R. 1:1(0) ack 1 win *",
             "+0", "assert state == CLOSED"))
     add(c, "close/data-after-close-rst", "Data arriving after close() is answered with a RST", a,
-        ["SHLD-3", "RFC 9293 §3.6.1", "RFC 9293 §3.5.2"],
+        ["SHLD-3", "MAY-1", "RFC 9293 §3.6.1", "RFC 9293 §3.5.2"],
         ["The application closed (full close): new data can never be delivered, so the stack",
          "SHOULD reset (SHLD-3). The data segment ACKs our FIN (FIN-WAIT-2) and carries text; the",
          "RST takes its sequence number from SEG.ACK: <SEQ=2><CTL=RST>."],
@@ -462,7 +475,7 @@ def half_close(c: Corpus) -> None:
     a = "half-close"
     est = passive_established()
     add(c, "half-close/shutdown-wr-peer-keeps-sending", "After shutdown(SHUT_WR) the peer keeps sending; FIN-WAIT-2 ACKs and delivers it", a,
-        ["RFC 9293 §3.6", "RFC 9293 §3.10.7.4", "MAY-1"],
+        ["RFC 9293 §3.6", "RFC 9293 §3.10.7.4"],
         ["Half-close: our direction is closed, the peer's stays open. FIN-WAIT-2 queues and",
          "acknowledges data (§3.10.7.4, seventh step) and read() returns it; the peer's FIN then",
          "leads to TIME-WAIT and read() returns 0."],
@@ -694,10 +707,12 @@ def simultaneous_close(c: Corpus) -> None:
                  "+.01", f"< . 7:7(0) ack 12 win {RWIN}",
                  "+0", "assert state == TIME_WAIT",
                  "+0", "read(4, ..., 100) = 0"))
-    add(c, "simultaneous-close/peer-fin-ack-crosses", "Both FINs cross, then both ACKs: the peer's ACK arrives with a retransmitted FIN", a,
-        ["RFC 9293 §3.10.7.4"],
-        ["In CLOSING the peer retransmits its FIN, now also acknowledging ours (seq 1, ack 2): the",
-         "ACK step moves CLOSING to TIME-WAIT, and the old FIN is acknowledged again."],
+    add(c, "simultaneous-close/old-fin-carrying-ack-is-unacceptable", "CLOSING: a retransmitted FIN that ACKs ours is unacceptable: ACKed, CLOSING kept", a,
+        ["RFC 9293 §3.10.7.4", "RFC 9293 §3.3"],
+        ["In CLOSING (RCV.NXT = 2) the peer retransmits its FIN (seq 1), now acknowledging ours.",
+         "The segment lies wholly below RCV.NXT: the sequence test rejects it before its ACK",
+         "field is looked at, so it is answered <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and dropped",
+         "(CLOSING remains). The peer's separate ACK then leads to TIME-WAIT."],
         est + ev("+.01", "close(4) = 0",
                  "+0", "> F. 1:1(0) ack 1 win *",
                  "+.01", f"< F. 1:1(0) ack 1 win {RWIN}",
@@ -705,6 +720,8 @@ def simultaneous_close(c: Corpus) -> None:
                  "+0", "assert state == CLOSING",
                  "+.01", f"< F. 1:1(0) ack 2 win {RWIN}",
                  ACK, "> . 2:2(0) ack 2 win *",
+                 "+0", "assert state == CLOSING",
+                 "+.01", f"< . 2:2(0) ack 2 win {RWIN}",
                  "+0", "assert state == TIME_WAIT"))
 
 
@@ -880,6 +897,34 @@ def rst_area(c: Corpus) -> None:
         est + ev("+.01", f"< R. 101:101(0) ack 1 win {RWIN}",
                  ACK, "> . 1:1(0) ack 1 win *",
                  "+0", "assert state == ESTABLISHED"))
+    def icmp_syn_sent(name: str, code: str, hard: bool, refs: list[str], notes: list[str]) -> None:
+        tail = ev("+0", "assert state == CLOSED") if hard else ev("+0", "assert state == SYN_SENT") + complete_active()
+        add(c, f"rst/icmp-{name}-in-syn-sent", f"SYN-SENT: ICMP {code.replace('_', ' ')} {'aborts' if hard else 'does not abort'} the connection",
+            a, refs, notes, syn_sent() + ev("+.01", f"< icmp unreachable {code} [0:0(0)]") + tail)
+
+    soft = ["MUST-56", "MUST-54", "RFC 9293 §3.9.2.2", "RFC 1122 §4.2.3.9"]
+    hard = ["SHLD-26", "MUST-54", "RFC 9293 §3.9.2.2", "RFC 1122 §4.2.3.9"]
+    soft_note = ["Destination Unreachable codes 0, 1 and 5 are soft errors: TCP MUST NOT abort the",
+                 "connection (MUST-56). The ICMP message quotes our SYN (seq 0); the connection stays",
+                 "in SYN-SENT and the peer's SYN+ACK still completes it."]
+    hard_note = ["Destination Unreachable codes 2-4 are hard errors: TCP SHOULD abort the connection",
+                 "(SHLD-26). The ICMP message quotes our SYN (seq 0), so it belongs to this",
+                 "connection (MUST-54)."]
+    icmp_syn_sent("net-unreachable", "net_unreachable", False, soft, soft_note)
+    icmp_syn_sent("host-unreachable", "host_unreachable", False, soft, soft_note)
+    icmp_syn_sent("port-unreachable", "port_unreachable", True, hard, hard_note)
+    icmp_syn_sent("protocol-unreachable", "protocol_unreachable", True, hard, hard_note)
+    for name, code, is_hard in [("net-unreachable", "net_unreachable", False),
+                                ("port-unreachable", "port_unreachable", True)]:
+        tail = (ev("+0", "assert state == CLOSED") if is_hard else
+                ev("+0", "assert state == ESTABLISHED", "+.01", f"< . 1:1(0) ack 11 win {RWIN}"))
+        add(c, f"rst/icmp-{name}-in-established",
+            f"ESTABLISHED: ICMP {code.replace('_', ' ')} {'aborts' if is_hard else 'does not abort'} the connection", a,
+            hard if is_hard else soft,
+            (hard_note if is_hard else soft_note)[:2] + ["The message quotes our data segment 1..10."],
+            est + ev("+.01", "write(4, ..., 10) = 10",
+                     "+0", "> P. 1:11(10) ack 1 win *",
+                     "+.01", f"< icmp unreachable {code} [1:11(10)]") + tail)
     add(c, "rst/write-after-reset", "write() after the peer's RST reports the reset", a,
         ["MUST-12", "RFC 9293 §3.10.7.4"],
         ["The connection was reset: the next SEND reports \"connection reset\" (ECONNRESET) and",
@@ -909,25 +954,26 @@ def options(c: Corpus) -> None:
 
     mss_seen("options/mss-unaligned", "An MSS option that is not word-aligned is parsed", ["MUST-64", "MUST-4"],
              ["The MSS option starts at offset 1, after one NOP: options need not be aligned."],
-             "<nop, mss 1000>", 1000)
+             "<nop, mss 1000, nop, nop, nop>", 1000)
     mss_seen("options/mss-after-nops", "NOPs before the MSS option are skipped", ["MUST-4", "MUST-68"],
              ["Four one-octet NOPs, then MSS 1000."], "<nop, nop, nop, nop, mss 1000>", 1000)
     mss_seen("options/mss-then-eol", "EOL after the MSS option ends the list", ["MUST-4", "MUST-69"],
-             ["MSS 1000, NOP, EOL and zero padding."], "<mss 1000, nop, eol>", 1000)
+             ["MSS 1000, then EOL; the rest of the option space is zero padding (more EOLs)."],
+             "<mss 1000, eol, eol, eol, eol>", 1000)
     mss_seen("options/option-after-eol-ignored", "An option after EOL is not interpreted", ["MUST-4", "MUST-69"],
              ["EOL ends the option list; what follows is padding. An MSS option placed after it",
               "must not be used, so the send MSS stays at the default 536 (MUST-15)."],
              "<eol, nop, nop, nop, mss 1000>", 536)
     mss_seen("options/eol-only", "A SYN with only EOL: no MSS, default 536", ["MUST-4", "MUST-15"],
-             ["The option list is just EOL: no MSS was received."], "<eol>", 536)
+             ["The option list is just EOL and zero padding: no MSS was received."], "<eol, eol, eol, eol>", 536)
     mss_seen("options/unknown-option-in-syn-skipped", "An unknown option in the SYN is skipped by its length", ["MUST-6", "MUST-68", "MUST-5"],
              ["Kind 99 (unassigned) with 4 data octets precedes MSS 1000; the receiver skips it using",
-              "its length field and still finds the MSS."], "<gen-99 01020304, mss 1000>", 1000)
+              "its length field and still finds the MSS."], "<gen-99 01020304, mss 1000, nop, nop>", 1000)
     mss_seen("options/unknown-option-after-mss", "An unknown option after the MSS option does not disturb it", ["MUST-6"],
-             ["MSS 1000, then an unknown kind 99 of length 4."], "<mss 1000, gen-99 0102, nop, nop>", 1000)
+             ["MSS 1000, then an unknown kind 99 of length 4."], "<mss 1000, gen-99 0102>", 1000)
     mss_seen("options/unknown-and-known-options-mixed", "Known and unknown options mixed in a SYN", ["MUST-6", "MUST-4", "MUST-64"],
              ["NOP, unknown kind 99, sackOK, unknown kind 200, MSS 1000: all are walked by length."],
-             "<nop, gen-99 01, sackOK, gen-200 0a0b0c, mss 1000>", 1000)
+             "<nop, gen-99 01, sackOK, gen-200 0a0b0c, mss 1000, nop>", 1000)
     add(c, "options/unknown-option-on-data", "An unknown option on a data segment is skipped; the data is accepted", a,
         ["MUST-5", "MUST-6", "RFC 9293 §3.1"],
         ["Options may appear on any segment (MUST-5); an unknown one is skipped (MUST-6)."],
@@ -973,14 +1019,15 @@ def options(c: Corpus) -> None:
         ["MUST-5", "RFC 9293 §3.1"],
         ["A FIN padded with NOPs and an unknown option is processed as a FIN."],
         passive_established() + ev(
-            "+.01", f"< F. 1:1(0) ack 1 win {RWIN} <nop, nop, gen-99 0102>",
+            "+.01", f"< F. 1:1(0) ack 1 win {RWIN} <nop, nop, gen-99 0102, nop, nop>",
             ACK, "> . 1:1(0) ack 2 win *",
             "+0", "assert state == CLOSE_WAIT"))
     add(c, "options/advertised-mss-bounded", "The MSS we advertise fits the interface MTU", a,
         ["MUST-67", "MUST-14", "RFC 9293 §3.7.1"],
         ["The advertised MSS MUST NOT exceed MMS_R - 20 (1460 with a 1500-octet MTU); RFC 9293",
          "gives no lower bound beyond the 536 default."],
-        syn_received(synack_opts="<{mss 536..1460, ...}>"))
+        syn_received(synack_opts="<{mss 536..1460, ...}>")
+        + ev("+.01", f"< . 1:1(0) ack 1 win {RWIN}", "+0", "accept(3, ..., ...) = 4"))
     add(c, "options/window-scale-applied", "The peer's window scale multiplies its advertised window", a,
         ["RFC 7323 §2.3", "MUST-1"],
         ["Both sides sent wscale; the peer's shift is 1, so its window field 1460 means 2920",
@@ -1060,7 +1107,7 @@ def data(c: Corpus) -> None:
                  ACK, "> . 1:1(0) ack 1 win *",
                  "+0", "assert state == ESTABLISHED"))
     add(c, "data/push-on-write", "A write's last segment carries PSH", a,
-        ["MUST-61", "RFC 9293 §3.9.1.2"],
+        ["MUST-61", "MUST-60", "RFC 9293 §3.9.1.2"],
         ["Without a PUSH call in the API, the last buffered segment carries PSH (MUST-61)."],
         est + ev("+.01", "write(4, ..., 10) = 10",
                  "+0", "> P. 1:11(10) ack 1 win *",
@@ -1171,6 +1218,31 @@ def timers(c: Corpus) -> None:
                  "+0", "assert state == ESTABLISHED"))
 
 
+def keepalive(c: Corpus) -> None:
+    a = "timers"
+    est = passive_established()
+    add(c, "timers/keepalive-off-by-default", "Keep-alives are off by default", a,
+        ["MUST-25", "MUST-28", "RFC 9293 §3.8.4"],
+        ["Keep-alives MUST default to off (MUST-25): the socket reports SO_KEEPALIVE 0, and an idle",
+         "connection sends nothing for 3 s (strict end). (MUST-28's two-hour minimum applies once",
+         "enabled; it is not waited for.)"],
+        est + ev("+0", "getsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [0], [4]) = 0",
+                 "+3", "assert state == ESTABLISHED"))
+    add(c, "timers/keepalive-after-idle", "An enabled keep-alive is sent only after the idle interval: the delay is measured", a,
+        ["MUST-24", "MUST-26", "MUST-27", "MAY-5", "RFC 9293 §3.8.4"],
+        ["The application turns keep-alives on (MUST-24) with a 2 s idle interval (MUST-27). The",
+         "first keep-alive comes only after the connection was idle that long (MUST-26); its delay",
+         "is recorded as keepalive_idle. Its form (SEG.SEQ = SND.NXT-1, with or without one garbage",
+         "octet, MAY-6) varies, so it is not matched (strict end off). One unanswered probe does",
+         "not end the connection."],
+        est + ev("+0", "setsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0",
+                 "+0", "setsockopt(4, IPPROTO_TCP, TCP_KEEPIDLE, [2], 4) = 0",
+                 "+0", "setsockopt(4, IPPROTO_TCP, TCP_KEEPINTVL, [1], 4) = 0",
+                 "+0", "measure keepalive_idle until packet within 10",
+                 "+0", "assert state == ESTABLISHED"),
+        strict="off")
+
+
 def areas(c: Corpus) -> None:
     handshake(c)
     close(c)
@@ -1181,3 +1253,4 @@ def areas(c: Corpus) -> None:
     options(c)
     data(c)
     timers(c)
+    keepalive(c)

@@ -36,10 +36,6 @@ class Script:
         self.events.extend(events)
         return self
 
-    def note(self, text: str) -> "Script":
-        self.events.append(("//", text))
-        return self
-
     def render(self) -> str:
         out = [f"//! title: {self.title}", f"//! area: {self.area}"]
         for ref in self.rfc:

@@ -204,6 +204,16 @@ def sync_script(st: Sync, kind: str, profile: str) -> Script | None:
             if st.after_fin_ack is not None:
                 sc.extend([("+.01", f"< . {r + 10}:{r + 10}(0) ack {s} win {RWIN}"),
                            ("+0", f"assert state == {st.after_fin_ack}")])
+        elif st.key == "time-wait":
+            sc.title = "TIME-WAIT: data after the peer's FIN is acknowledged, not delivered"
+            sc.notes += [
+                "The text \"should not occur\" and is ignored (seventh step), so RCV.NXT stays 2. The",
+                "ACK step for TIME-WAIT says the only thing that can arrive is a retransmission of the",
+                "remote FIN: acknowledge it and restart the 2 MSL timeout; the segment is answered",
+                "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (as BSD and Linux do).",
+            ]
+            sc.ev("+.01", f"< P. {r}:{r + 10}(10) ack {s} win {RWIN}")
+            sc.extend([ack_line(s, r), same])
         else:
             sc.title = f"{st.label}: data after the peer's FIN is ignored"
             sc.notes += [
@@ -378,14 +388,13 @@ def listen_scripts(c: Corpus) -> None:
         c.add(sc)
 
     probe = [
-        ("// ", "the listener still accepts a connection"),
+        ("//", "the listener still accepts a connection"),
         ("+.01", f"< S 0:0(0) win {RWIN} <mss 1460>"),
         ("+0", "> S. 0:0(0) ack 1 win * <{mss *, ...}>"),
         ("+.01", f"< . 1:1(0) ack 1 win {RWIN}"),
         ("+0", "accept(3, ..., ...) = 4"),
         ("+0", "assert state(4) == ESTABLISHED"),
     ]
-    probe[0] = ("//", probe[0][1])
 
     mk("syn", "a SYN is answered with SYN+ACK and leads to SYN-RECEIVED", [
         ("+.01", f"< S 0:0(0) win {RWIN} <mss 1460>"),
@@ -618,9 +627,6 @@ def matrix(c: Corpus) -> None:
             if sc is not None:
                 c.add(sc)
 
-
-# Re-exported for the other areas.
-__all__ = ["matrix", "sync_states", "Sync", "active_established"]
 
 
 def client_states() -> list[Sync]:

@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from corpus_lib import Corpus  # noqa: E402
 from corpus_areas import areas  # noqa: E402
 from corpus_matrix import client_rst, matrix  # noqa: E402
+from corpus_readme import render  # noqa: E402
 
 
 def main() -> int:
@@ -24,6 +25,13 @@ def main() -> int:
     client_rst(corpus)
     areas(corpus)
     corpus.write(root)
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "scripts-README.md.in"), encoding="utf-8") as f:
+        template = f.read()
+    with open(os.path.join(here, "linux-check.md"), encoding="utf-8") as f:
+        template = template.replace("@@LINUX@@", f.read().rstrip("\n"))
+    with open(os.path.join(root, "README.md"), "w", encoding="utf-8") as f:
+        f.write(render(corpus, template))
     print(f"wrote {len(corpus.scripts)} scripts under {root}")
     return 0
 

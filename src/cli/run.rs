@@ -12,6 +12,7 @@ use anyhow::Context;
 use tcpconf::engine::{self, Flag, RunOptions, RunResult, Verdict};
 use tcpconf::report::{self, Counts, Format, HumanOptions};
 use tcpconf::script::corpus;
+use tcpconf::script::meta::ScriptMeta;
 use tcpconf::stack::{self, StackOptions};
 use tcpconf::wire::pcap::PcapWriter;
 
@@ -89,6 +90,9 @@ pub struct RunArgs {
     /// packetdrill: check outbound TS val at this tick (microseconds; 0 = don't).
     #[arg(long = "tcp_ts_tick_usecs", alias = "tcp-ts-tick-usecs")]
     tcp_ts_tick_usecs: Option<String>,
+    /// packetdrill: keep send buffers alive (accepted for runner compatibility; no effect here).
+    #[arg(long = "send_omit_free", hide = true)]
+    send_omit_free: bool,
     /// packetdrill: define SYM=value (for `#ifdef` and symbols in the script).
     #[arg(short = 'D', long = "define", value_name = "SYM=VALUE")]
     define: Vec<String>,
@@ -122,6 +126,7 @@ impl RunArgs {
         for (name, set) in [
             ("strict_segments", self.strict_segments),
             ("tcp_ts_ecr_scaled", self.tcp_ts_ecr_scaled),
+            ("send_omit_free", self.send_omit_free),
         ] {
             if set {
                 flags.push(Flag::new(name, "1"));
@@ -133,12 +138,14 @@ impl RunArgs {
             strict: self.strict.then_some(true),
             quiet_usecs: self.quiet_usecs,
             allow_shell: self.allow_shell,
+            shell_dir: None,
         }
     }
 
     fn stack_options(&self) -> StackOptions {
         StackOptions {
             profile: self.profile.clone(),
+            script_profile: None,
             via: self.via.clone(),
         }
     }
@@ -158,7 +165,13 @@ fn run_one(path: &PathBuf, args: &RunArgs, opts: &RunOptions) -> RunResult {
             );
         }
     };
-    match stack::by_name(&args.stack, &args.stack_options()) {
+    let mut stack_opts = args.stack_options();
+    if let Ok(script) = tcpconf::script::parse(&source) {
+        // The script's `//! profile:` selects the behaviour of stacks that have several.
+        let (meta, _) = ScriptMeta::from_script(&script);
+        stack_opts.script_profile = meta.profile.map(|p| p.name().to_string());
+    }
+    match stack::by_name(&args.stack, &stack_opts) {
         Ok(mut stack) => engine::run_source(path, &source, stack.as_mut(), opts),
         Err(e) => RunResult::not_run(
             path.clone(),
@@ -173,7 +186,7 @@ fn run_one(path: &PathBuf, args: &RunArgs, opts: &RunOptions) -> RunResult {
 /// Exit 0 if every script passed, 1 otherwise, 2 on a usage or I/O error.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // A stack name that does not exist is a usage error, not one error verdict per script.
-    stack::by_name(&args.stack, &args.stack_options()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    stack::check_name(&args.stack).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut files = corpus::collect_scripts(&args.paths)?;
     files.sort();
     files.dedup();

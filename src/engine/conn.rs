@@ -44,6 +44,13 @@ pub struct Conn {
     pub fd: Option<Fd>,
     /// The remote ISN (script and live agree on it).
     remote_isn: u32,
+    /// Whether `remote_isn` came from a SYN (it is 0 until then).
+    remote_isn_known: bool,
+    /// A SYN that may start a new incarnation of this connection: its seq, until the stack's
+    /// SYN-ACK confirms it (see [`Conn::note_inbound`]).
+    pending_incarnation: Option<u32>,
+    /// An RST went either way since the ISNs were learned.
+    reset_seen: bool,
     /// The local ISN as the script wrote it and as the stack chose it.
     script_local_isn: Option<u32>,
     live_local_isn: Option<u32>,
@@ -51,6 +58,8 @@ pub struct Conn {
     ts_vals: HashMap<u32, u32>,
     /// The first (script, live) TS val pair, for `--tcp_ts_ecr_scaled` and TS val checks.
     first_ts: Option<(u32, u32)>,
+    /// The latest live TS val, once a `>` line left the val unnamed (`TS val *`, `<...>`).
+    latest_unnamed_ts: Option<u32>,
 }
 
 /// An inbound TS ecr that cannot be mapped to anything the stack sent.
@@ -76,16 +85,66 @@ impl Conn {
             remote_port: remote.port(),
             fd: None,
             remote_isn: 0,
+            remote_isn_known: false,
+            pending_incarnation: None,
+            reset_seen: false,
             script_local_isn: None,
             live_local_isn: None,
             ts_vals: HashMap::new(),
             first_ts: None,
+            latest_unnamed_ts: None,
         }
     }
 
     /// Records the remote ISN (from an injected SYN, or a SYN-ACK answering our SYN).
     pub fn set_remote_isn(&mut self, isn: u32) {
         self.remote_isn = isn;
+        self.remote_isn_known = true;
+    }
+
+    /// Bookkeeping for an injected segment with these flags and (script) seq on this existing
+    /// connection.
+    ///
+    /// - A SYN-ACK answering our SYN fixes the remote ISN, once (packetdrill's `SYN_SENT` →
+    ///   `SYN_ACKED`).
+    /// - A bare SYN after an RST, or with another seq than the remote ISN, may open a new
+    ///   incarnation (TIME-WAIT reopened by a higher seq, RFC 9293 §3.10.7.4 / RFC 6191; a
+    ///   listener back from SYN-RECEIVED after an RST). packetdrill keeps the old numbers and
+    ///   fails such scripts at the new SYN-ACK; tcpconf switches to the new numbers when — and
+    ///   only when — the stack answers with a SYN. A retransmitted SYN (same seq, no RST) keeps
+    ///   the old ones, so a stack answering it with another ISN still fails.
+    pub fn note_inbound(&mut self, syn: bool, ack: bool, rst: bool, seq: u32) {
+        if rst {
+            self.reset_seen = true;
+        }
+        if syn && ack && !self.remote_isn_known {
+            self.set_remote_isn(seq);
+        }
+        if syn && !ack && self.knows_local_isn() && (self.reset_seen || seq != self.remote_isn) {
+            self.pending_incarnation = Some(seq);
+        }
+    }
+
+    /// Bookkeeping for a matched outbound segment that is not a SYN: an RST counts as a reset,
+    /// and any answer but a SYN means a pending new incarnation did not happen (e.g. RFC 5961's
+    /// challenge ACK to a SYN in ESTABLISHED).
+    pub fn note_outbound_non_syn(&mut self, rst: bool) {
+        if rst {
+            self.reset_seen = true;
+        }
+        self.pending_incarnation = None;
+    }
+
+    /// Learns the local ISN from an outbound SYN matched against a script SYN with seq
+    /// `script`: the first one of a connection, or the first after a new incarnation's SYN.
+    pub fn learn_from_syn(&mut self, script: u32, live: u32) {
+        if let Some(remote) = self.pending_incarnation.take() {
+            self.set_remote_isn(remote);
+            self.reset_seen = false;
+            self.set_local_isn(script, live);
+        } else if !self.knows_local_isn() {
+            self.set_local_isn(script, live);
+        }
     }
 
     /// Whether the local ISN has been learned.
@@ -140,6 +199,11 @@ impl Conn {
         }
     }
 
+    /// Remembers a live TS val the script matched without naming it (`TS val *` or `<...>`).
+    pub fn record_unnamed_ts_val(&mut self, live: u32) {
+        self.latest_unnamed_ts = Some(live);
+    }
+
     /// The live TS val as the script would have written it (offset from the first pair seen).
     pub fn outbound_ts_val(&self, live: u32) -> u32 {
         match self.first_ts {
@@ -149,12 +213,18 @@ impl Conn {
     }
 
     /// Inbound TS ecr, script → live. `scaled` is `--tcp_ts_ecr_scaled`.
+    ///
+    /// An ecr that names no val the script showed is an error in packetdrill. tcpconf lets it
+    /// echo the latest val the stack sent — what a real peer's TS.Recent holds (RFC 7323 §4.3) —
+    /// once the script matched a val without naming it (`TS val *`, `<...>`), since such a
+    /// script has no number to write.
     pub fn inbound_ecr(&self, ecr: u32, scaled: bool) -> Result<u32, UnknownEcr> {
         if let Some(live) = self.ts_vals.get(&ecr) {
             return Ok(*live);
         }
-        match self.first_ts {
-            Some((script, live)) if scaled => Ok(ecr.wrapping_sub(script).wrapping_add(live)),
+        match (self.first_ts, self.latest_unnamed_ts) {
+            (Some((script, live)), _) if scaled => Ok(ecr.wrapping_sub(script).wrapping_add(live)),
+            (_, Some(latest)) => Ok(latest),
             _ => Err(UnknownEcr(ecr)),
         }
     }
@@ -243,5 +313,56 @@ mod tests {
         assert_eq!(c.inbound_ecr(110, false), Err(UnknownEcr(110)));
         assert_eq!(c.inbound_ecr(110, true), Ok(987_664));
         assert_eq!(c.outbound_ts_val(987_700), 146);
+    }
+
+    #[test]
+    fn a_new_incarnation_switches_numbers_only_when_the_stack_answers_with_a_syn() {
+        let mut c = conn();
+        c.set_remote_isn(0);
+        c.learn_from_syn(0, 1000);
+        // A retransmitted SYN keeps the numbers: the stack must answer with the same ISN.
+        c.note_inbound(true, false, false, 0);
+        c.learn_from_syn(0, 7777);
+        assert_eq!(c.outbound_seq(7777, true), 6777);
+        // A SYN with a higher seq (TIME-WAIT reopen) answered by a SYN-ACK: new numbers.
+        c.note_inbound(true, false, false, 1000);
+        assert_eq!(
+            c.inbound_seq(1, false),
+            1,
+            "nothing changes before the stack answers"
+        );
+        c.learn_from_syn(0, 50_000);
+        assert_eq!(c.outbound_seq(50_000, true), 0);
+        assert_eq!(c.inbound_seq(1, false), 1001);
+        assert_eq!(c.inbound_ack(1, false), 50_001);
+        // A SYN answered by a challenge ACK changes nothing.
+        c.note_inbound(true, false, false, 5);
+        c.note_outbound_non_syn(false);
+        c.learn_from_syn(0, 50_000);
+        assert_eq!(c.inbound_seq(1, false), 1001);
+        // After an RST, even the same seq starts over.
+        c.note_inbound(false, false, true, 1);
+        c.note_inbound(true, false, false, 1000);
+        c.learn_from_syn(0, 90_000);
+        assert_eq!(c.inbound_ack(1, false), 90_001);
+        // A SYN-ACK fixes the remote ISN only once.
+        let mut active = conn();
+        active.note_inbound(true, true, false, 300);
+        active.note_inbound(true, true, false, 400);
+        assert_eq!(active.inbound_seq(1, false), 301);
+    }
+
+    #[test]
+    fn unnamed_ts_vals_let_any_ecr_echo_the_latest() {
+        let mut c = conn();
+        c.record_unnamed_ts_val(5000);
+        c.record_unnamed_ts_val(5007);
+        assert_eq!(c.inbound_ecr(1, false), Ok(5007));
+        c.record_ts_val(100, 9000);
+        assert_eq!(
+            c.inbound_ecr(100, false),
+            Ok(9000),
+            "a named val still maps exactly"
+        );
     }
 }

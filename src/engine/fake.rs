@@ -35,6 +35,18 @@ impl Actions {
             .push((at, StackEvent::Sent(Outbound { at, packet })));
     }
 
+    /// Sends `seg` after `delay` with a broken IPv4 header checksum.
+    pub fn send_bad_ip_checksum(&mut self, delay: Duration, seg: Segment) {
+        let at = self.now + delay;
+        let tamper = wire::Tamper {
+            ip_checksum: wire::Checksum::Wrong,
+            ..wire::Tamper::default()
+        };
+        let packet = wire::encode_with(&Packet::Tcp(seg), &tamper).expect("test segments encode");
+        self.out
+            .push((at, StackEvent::Sent(Outbound { at, packet })));
+    }
+
     /// Completes the current syscall at once.
     pub fn done(&mut self, outcome: SyscallOutcome) {
         self.progress = Some(SyscallProgress::Done(outcome));
@@ -66,10 +78,15 @@ pub struct Fake {
     next_fd: i32,
     /// Every injected segment, decoded, with its time.
     pub injected: Vec<(Duration, Segment)>,
+    /// Injected packets that are not TCP (ICMP).
+    pub other_injected: Vec<Packet>,
     /// Every syscall, with its time.
     pub calls: Vec<(Duration, Syscall)>,
     pub setup_error: Option<fn() -> StackError>,
     pub torn_down: bool,
+    /// Shell commands run (only when `caps.shell`), with the exit code each one gets.
+    pub commands: Vec<String>,
+    pub shell_exit: i32,
 }
 
 impl Fake {
@@ -94,9 +111,12 @@ impl Fake {
             states: Box::new(|_| Vec::new()),
             next_fd: 3,
             injected: Vec::new(),
+            other_injected: Vec::new(),
             calls: Vec::new(),
             setup_error: None,
             torn_down: false,
+            commands: Vec::new(),
+            shell_exit: 0,
         }
     }
 
@@ -149,9 +169,13 @@ impl Stack for Fake {
         self.now = now;
         let seg = match wire::decode(packet) {
             Ok(Packet::Tcp(s)) => s,
-            other => {
+            Ok(other) => {
+                self.other_injected.push(other);
+                return Ok(());
+            }
+            Err(e) => {
                 return Err(StackError::Adapter(format!(
-                    "fake got a non-TCP packet: {other:?}"
+                    "fake got an undecodable packet: {e}"
                 )));
             }
         };
@@ -205,6 +229,15 @@ impl Stack for Fake {
 
     fn connections(&mut self) -> Result<Vec<Connection>, StackError> {
         Ok((self.states)(self.now))
+    }
+
+    fn shell(&mut self, command: &str) -> Result<std::process::ExitStatus, StackError> {
+        use std::os::unix::process::ExitStatusExt;
+        if !self.caps.shell {
+            return Err(StackError::Unsupported("no shell in the fake".into()));
+        }
+        self.commands.push(command.to_string());
+        Ok(std::process::ExitStatus::from_raw(self.shell_exit << 8))
     }
 
     fn teardown(&mut self) -> Result<(), StackError> {

@@ -1,10 +1,12 @@
 //! Building the packets tcpconf injects: a script's `<` line, translated into live numbers.
 
 use crate::script::ast::{
-    self, AccEcnOrder, IpField, Md5Signature, OptionSpec, Pattern, PatternKind, SeqSpec, Spanned,
-    TcpOptionKind, TcpPacket,
+    self, AccEcnOrder, IcmpEchoed, IcmpPacket, IpField, Md5Signature, OptionSpec, Pattern,
+    PatternKind, SeqSpec, Spanned, TcpOptionKind, TcpPacket,
 };
-use crate::wire::{self, Ecn, IpHeader, Segment, TcpFlags, TcpOption};
+use crate::wire::{
+    self, Ecn, IcmpMessage, IpHeader, IpVersion, Packet, Segment, TcpFlags, TcpOption,
+};
 
 use super::conn::{Conn, UnknownEcr};
 
@@ -311,6 +313,80 @@ pub fn build_segment(
     }
     seg.payload = vec![0; len];
     Ok(seg)
+}
+
+/// Builds an inbound ICMP error about the connection under test: `< icmp unreachable frag_needed
+/// mtu 1200 [1:1461(1460)]` quotes a segment the stack sent — its IP header and first 8 bytes
+/// (RFC 792), with the seq in live numbers — as packetdrill's `icmp_packet.c` does.
+pub fn build_icmp(
+    icmp: &IcmpPacket,
+    ip_info: &[Spanned<IpField>],
+    conn: &Conn,
+) -> Result<IcmpMessage, BuildError> {
+    let mut ip =
+        IpHeader::new(conn.remote, conn.local).map_err(|e| BuildError::Wire(e.to_string()))?;
+    apply_ip_info(&mut ip, ip_info)?;
+    let version = ip.version();
+    let icmp_type = wire::icmp::type_by_name(version, &icmp.icmp_type.node).ok_or_else(|| {
+        BuildError::Invalid(format!("unknown ICMP type `{}`", icmp.icmp_type.node))
+    })?;
+    let code = match &icmp.code {
+        None => 0,
+        Some(c) => wire::icmp::code_by_name(version, icmp_type, &c.node)
+            .ok_or_else(|| BuildError::Invalid(format!("unknown ICMP code `{}`", c.node)))?,
+    };
+    let mut rest = [0u8; 4];
+    if let Some(mtu) = &icmp.mtu {
+        // Next-hop MTU: the low 16 bits of the word in ICMPv4 (RFC 1191), all 32 in ICMPv6 (RFC 8201).
+        rest = match version {
+            IpVersion::V4 => {
+                let m = ((mtu.node & 0xFFFF) as u16).to_be_bytes();
+                [0, 0, m[0], m[1]]
+            }
+            IpVersion::V6 => u32_of(mtu.node).to_be_bytes(),
+        };
+    }
+    if let Some(id) = &icmp.id {
+        let id = ((id.node & 0xFFFF) as u16).to_be_bytes();
+        rest[0] = id[0];
+        rest[1] = id[1];
+    }
+    let body = match icmp.echoed.as_ref().map(|e| e.node) {
+        None => Vec::new(),
+        Some(IcmpEchoed::Tcp {
+            start,
+            len,
+            udp_encap: None,
+            ..
+        }) => {
+            let local_port = conn.local_port.ok_or_else(|| {
+                BuildError::Invalid("ICMP message before the stack's port is known".into())
+            })?;
+            let original_ip = IpHeader::new(conn.local, conn.remote)
+                .map_err(|e| BuildError::Wire(e.to_string()))?;
+            let mut original = Segment::new(original_ip, local_port, conn.remote_port);
+            original.seq = conn.inbound_ack(u32_of(start), false);
+            original.payload = vec![
+                0;
+                usize::try_from(len)
+                    .unwrap_or(0)
+                    .min(usize::from(u16::MAX) - 60)
+            ];
+            wire::quote(&Packet::Tcp(original), 8).map_err(|e| BuildError::Wire(e.to_string()))?
+        }
+        Some(_) => {
+            return Err(BuildError::Unsupported(
+                "ICMP messages quoting UDP, raw or encapsulated packets are not supported".into(),
+            ));
+        }
+    };
+    Ok(IcmpMessage {
+        ip,
+        icmp_type,
+        code,
+        rest,
+        body,
+    })
 }
 
 /// Encodes a built packet.

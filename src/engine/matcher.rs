@@ -404,12 +404,18 @@ fn compare_ordered(
     ctx: &MatchContext,
     diffs: &mut Vec<String>,
 ) {
-    // An EOL that only pads the list to a 32-bit boundary is not an option the script must list.
+    // Trailing EOLs only pad the list to a 32-bit boundary (RFC 9293 §3.1), and the decoder
+    // folds zero padding after an EOL into it: compare the lists without them.
+    let written = want;
+    let mut want = want;
+    while let [rest @ .., last] = want
+        && last.kind == TcpOptionKind::Eol
+    {
+        want = rest;
+    }
     let mut got: &[TcpOption] = &actual.options;
-    if !matches!(want.last().map(|o| &o.kind), Some(TcpOptionKind::Eol)) {
-        while let [rest @ .., TcpOption::Eol] = got {
-            got = rest;
-        }
+    while let [rest @ .., TcpOption::Eol] = got {
+        got = rest;
     }
     let kinds_match = want.len() == got.len()
         && want
@@ -419,7 +425,7 @@ fn compare_ordered(
     if !kinds_match {
         diffs.push(format!(
             "tcp_options: bad outbound TCP options: expected <{}> vs actual <{}>",
-            list_text(want),
+            list_text(written),
             super::notation::options_text(&actual.options)
         ));
         return;
@@ -624,6 +630,39 @@ mod tests {
         );
         let d = run(&spec(None, None), &live);
         assert!(d[0].starts_with("tcp_options: expected none"), "{d:?}");
+    }
+
+    #[test]
+    fn trailing_eol_padding_is_not_compared() {
+        let eol = || opt(TcpOptionKind::Eol);
+        let mss = opt(TcpOptionKind::Mss(sp(PatternKind::Exact(1460))));
+        let list = |options| {
+            spec(
+                Some(OptionSpec::Ordered {
+                    options,
+                    span: Span::default(),
+                }),
+                None,
+            )
+        };
+        // FreeBSD writes `<mss 1460,sackOK,eol,eol>`; decoding folds the zero after an EOL away.
+        let live = synack(vec![
+            TcpOption::Mss(1460),
+            TcpOption::SackPermitted,
+            TcpOption::Eol,
+        ]);
+        let want = vec![mss.clone(), opt(TcpOptionKind::SackPermitted), eol(), eol()];
+        assert!(run(&list(want), &live).is_empty());
+        let live = synack(vec![TcpOption::Mss(1460), TcpOption::Eol]);
+        assert!(run(&list(vec![mss.clone()]), &live).is_empty());
+        let d = run(
+            &list(vec![mss, eol()]),
+            &synack(vec![TcpOption::Mss(1460), TcpOption::Nop]),
+        );
+        assert!(
+            d[0].contains("expected <mss 1460,eol> vs actual <mss 1460,nop>"),
+            "{d:?}"
+        );
     }
 
     #[test]

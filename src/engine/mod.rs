@@ -2,8 +2,8 @@
 //!
 //! [`run`] resolves the run's [`Settings`] (defaults, the script's option lines, then the caller's
 //! flags), checks that the stack can run the script at all (a missing capability is a `skip`),
-//! sets the stack up, plays the script's events in time ([`runner`]), applies the strict end, and
-//! tears the stack down. The [`RunResult`] carries the [`Verdict`], the [`Trace`] and any
+//! sets the stack up, plays the script's events in time (the `runner` module), applies the strict
+//! end, and tears the stack down. The [`RunResult`] carries the [`Verdict`], the [`Trace`] and any
 //! [`Measurement`]s.
 
 mod conn;
@@ -12,6 +12,7 @@ mod inbound;
 mod matcher;
 pub mod notation;
 pub mod options;
+mod priority;
 mod result;
 mod runner;
 mod stop;
@@ -62,7 +63,15 @@ pub fn run_source(
     opts: &RunOptions,
 ) -> RunResult {
     let mut result = match crate::script::parse(source) {
-        Ok(script) => run(&script, stack, opts),
+        Ok(script) => {
+            let mut opts = opts.clone();
+            if opts.shell_dir.is_none() {
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                opts.shell_dir =
+                    dir.map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()));
+            }
+            run(&script, stack, &opts)
+        }
         Err(diag) => {
             let mut r = RunResult::not_run(
                 path.to_path_buf(),
@@ -112,10 +121,14 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
     let net = settings
         .net_config()
         .map_err(|e| Stop::error(None, e.to_string()))?;
-    let strict = strict_mode(script, opts, &settings)?;
+    let strict = strict_mode(script, opts, &settings);
     let mut script = script.resolve_ifdefs(&settings.defines);
     defines::substitute(&mut script, &settings.defines)?;
 
+    if script.all_events().next().is_none() {
+        // Nothing would run, and nothing that did not run may pass.
+        return Err(Stop::error(None, "the script has no events to run"));
+    }
     let (family_ok, family) = match settings.ip_version {
         IpVersion::V4 => (caps.ipv4, "IPv4"),
         IpVersion::V6 => (caps.ipv6, "IPv6"),
@@ -158,10 +171,26 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
                     "python `%{ }%` blocks are never run by tcpconf (use `assert state` instead)",
                 ));
             }
-            Action::Packet(p) if !matches!(p.kind, PacketKind::Tcp(_)) => {
+            Action::Packet(p)
+                if matches!(p.kind, PacketKind::Udp(_))
+                    || (matches!(p.kind, PacketKind::Icmp(_))
+                        && p.direction.node == Direction::Outbound) =>
+            {
                 return Err(Stop::skip(
                     Some(location(p.span)),
-                    "UDP and ICMP packets are not supported yet",
+                    "UDP packets and outbound ICMP are not supported yet",
+                ));
+            }
+            Action::Syscall(call)
+                if !caps.shut_rd
+                    && call.name.node == "shutdown"
+                    && call.args.get(1).is_some_and(|a| {
+                        matches!(&a.kind, crate::script::ast::ExprKind::Symbol(s) if s == "SHUT_RD")
+                    }) =>
+            {
+                return Err(Stop::skip(
+                    Some(location(call.span)),
+                    format!("stack `{}` has no shutdown(SHUT_RD) of its own", info.name),
                 ));
             }
             Action::Packet(p)
@@ -186,26 +215,12 @@ fn prepare(script: &Script, stack: &dyn Stack, opts: &RunOptions) -> Result<Prep
 
 /// Strict end is on when asked for on the command line, else as the script's `//! strict:` says,
 /// else as an option line says, else for scripts with `//!` metadata (`docs/language.md`).
-fn strict_mode(script: &Script, opts: &RunOptions, settings: &Settings) -> Result<bool, Stop> {
-    if let Some(s) = opts.strict {
-        return Ok(s);
-    }
-    if let Some(m) = script
-        .metadata
-        .iter()
-        .rev()
-        .find(|m| m.key.node == "strict")
-    {
-        return match m.value.node.as_str() {
-            "on" => Ok(true),
-            "off" => Ok(false),
-            other => Err(Stop::error(
-                Some(location(m.span)),
-                format!("`//! strict:` takes on or off, not `{other}`"),
-            )),
-        };
-    }
-    Ok(settings.strict.unwrap_or(!script.metadata.is_empty()))
+fn strict_mode(script: &Script, opts: &RunOptions, settings: &Settings) -> bool {
+    let (meta, _) = crate::script::meta::ScriptMeta::from_script(script);
+    opts.strict
+        .or(meta.strict)
+        .or(settings.strict)
+        .unwrap_or(meta.present)
 }
 
 fn option_stop(e: OptionError, loc: Option<Location>) -> Stop {
@@ -222,11 +237,19 @@ fn execute(
     result: &mut RunResult,
 ) -> Verdict {
     let caps = stack.info().capabilities;
+    // Before set-up, so that the adapter's threads inherit it.
+    let priority = (caps.time == crate::stack::TimeModel::Real).then(priority::raise);
     let clock = RealClock::start();
     if let Err(e) = stack.setup(&p.net, clock) {
+        // Whatever the failed set-up left behind is released; its own error matters less.
+        let _ = stack.teardown();
         return Stop::from_stack(e, None).into_verdict();
     }
     let mut runner = Runner::new(stack, caps, p.settings.clone(), p.net.clone(), clock);
+    runner.shell_dir = opts.shell_dir.clone();
+    if let Some(guard) = &priority {
+        runner.note_priority(guard.raised());
+    }
     let outcome = play(p, &mut runner, opts);
     // The cleanup command runs even after a failure (packetdrill's `die()`), but only with
     // --allow-shell (checked in `prepare`).

@@ -113,6 +113,9 @@ pub struct RunOptions {
     pub quiet_usecs: Option<u64>,
     /// `--allow-shell`: run backtick lines. Never settable from a script.
     pub allow_shell: bool,
+    /// The directory shell commands start in. [`super::run_source`] sets the script's own
+    /// directory, as packetdrill's `run_all.py` does, so `../common/defaults.sh` resolves.
+    pub shell_dir: Option<std::path::PathBuf>,
 }
 
 /// `--ip_version`.
@@ -266,8 +269,12 @@ impl Settings {
             }
             "mtu" => self.mtu = value()?.parse().map_err(|_| bad("expected an MTU"))?,
             "define" | "D" => {
+                // `-D NAME` alone (nplab, for `#ifdef NAME`) defines NAME as 1.
                 let v = value()?;
-                let (sym, val) = v.split_once('=').ok_or_else(|| bad("expected SYM=value"))?;
+                let (sym, val) = v.split_once('=').unwrap_or((v, "1"));
+                if sym.trim().is_empty() {
+                    return Err(bad("expected SYM=value"));
+                }
                 self.defines.insert(sym.trim().to_string(), val.to_string());
             }
             "strict_segments" => self.strict_segments = parse_bool(flag).map_err(|w| bad(&w))?,
@@ -516,6 +523,8 @@ mod tests {
             .unwrap();
         assert_eq!(s.defines.get("FOO").map(String::as_str), Some("1"));
         assert_eq!(s.defines.get("BAR").map(String::as_str), Some("\"x\""));
+        s.apply(&Flag::parse("-DSTANDARD").unwrap()).unwrap();
+        assert_eq!(s.defines.get("STANDARD").map(String::as_str), Some("1"));
     }
 
     #[test]

@@ -521,6 +521,28 @@ fn skips_and_errors_are_never_passes_or_failures() {
         r.verdict
     );
     let r = run_text(
+        "// nothing but a comment\n",
+        &mut Fake::new(|_, _| {}),
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Error { message, .. } if message.contains("no events")),
+        "{:?}",
+        r.verdict
+    );
+    let mut no_shut_rd = Fake::new(|_, _| {});
+    no_shut_rd.caps.shut_rd = false;
+    let r = run_text(
+        &format!("{text}+0 shutdown(3, SHUT_RD) = 0\n"),
+        &mut no_shut_rd,
+        &RunOptions::default(),
+    );
+    assert!(
+        matches!(&r.verdict, Verdict::Skip { reason, location } if reason.contains("SHUT_RD") && location.as_ref().is_some_and(|l| l.line == 5)),
+        "{:?}",
+        r.verdict
+    );
+    let r = run_text(
         &format!("--no_such_option=1\n{text}"),
         &mut Fake::new(|_, _| {}),
         &RunOptions::default(),
@@ -789,4 +811,108 @@ fn real_time_stacks_are_waited_for() {
     );
     let (at, _) = fake.injected[1];
     assert!(at >= ms(40) && at < ms(500), "the ACK left at {at:?}");
+}
+
+#[test]
+fn shell_commands_run_in_the_script_directory_with_packetdrill_env() {
+    let text = format!("`../common/defaults.sh`\n{LISTEN}+0 `sysctl -q net.ipv4.tcp_sack=0`\n");
+    let script = crate::script::parse(&text).expect("parses");
+    let mut fake = Fake::new(|_, _| {});
+    fake.caps.shell = true;
+    let opts = RunOptions {
+        allow_shell: true,
+        ..RunOptions::default()
+    };
+    let path = std::path::Path::new("/nonexistent/dir/s.pkt");
+    let r = super::run_source(path, &text, &mut fake, &opts);
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    assert_eq!(fake.commands.len(), 2);
+    for c in &fake.commands {
+        assert!(
+            c.starts_with("cd '/nonexistent/dir' || exit 1\nexport PACKETDRILL_PID="),
+            "{c}"
+        );
+    }
+    assert!(fake.commands[0].ends_with("../common/defaults.sh"));
+    // A failing init command is the environment's problem; a failing timed one is a failure.
+    fake.shell_exit = 1;
+    let r = run(&script, &mut fake, &opts);
+    assert!(
+        matches!(&r.verdict, Verdict::Error { message, .. } if message.starts_with("init command failed")),
+        "{:?}",
+        r.verdict
+    );
+    let timed_only = format!("{LISTEN}+0 `false`\n");
+    let r = run_text(&timed_only, &mut fake, &opts);
+    assert!(
+        fail_message(&r).starts_with("L5 shell command failed"),
+        "{:?}",
+        r.verdict
+    );
+}
+
+#[test]
+fn icmp_errors_quote_a_segment_in_live_numbers() {
+    let text = format!(
+        "{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++0 < . 1:1(0) ack 1 win 65535
++0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]
+"
+    );
+    let mut fake = server(Duration::ZERO, vec![]);
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let Some(crate::wire::Packet::Icmp(m)) = fake.other_injected.first() else {
+        panic!("no ICMP injected: {:?}", fake.other_injected)
+    };
+    assert_eq!((m.icmp_type, m.code, m.rest), (3, 4, [0, 0, 0x04, 0xb0]));
+    assert_eq!(m.ip.src().to_string(), "192.0.2.1");
+    // The quote: an IPv4 header from the stack to tcpconf, then ports and the live seq.
+    assert_eq!(m.body.len(), 28);
+    assert_eq!(&m.body[12..16], &[192, 168, 0, 1]);
+    assert_eq!(&m.body[20..22], &8080u16.to_be_bytes());
+    assert_eq!(&m.body[22..24], &40000u16.to_be_bytes());
+    assert_eq!(&m.body[24..28], &(ISN + 1).to_be_bytes());
+}
+
+#[test]
+fn outbound_ip_header_checksum_is_checked() {
+    let text = format!("{LISTEN}+0 < S 0:0(0) win 65535\n+0 > S. 0:0(0) ack 1 win 65535\n");
+    let mut fake = Fake::new(|a: &mut Actions, input| {
+        if let Input::Inject(seg) = input {
+            a.send_bad_ip_checksum(
+                Duration::ZERO,
+                reply(seg, TcpFlags::SYN | TcpFlags::ACK, ISN, 1, vec![], 0),
+            );
+        }
+    });
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    let Verdict::Fail(f) = &r.verdict else {
+        panic!("{:?}", r.verdict)
+    };
+    assert_eq!(
+        f.differences,
+        vec!["ip_checksum: bad outbound IP checksum".to_string()]
+    );
+}
+
+#[test]
+fn icmpv6_packet_too_big_carries_a_32_bit_mtu() {
+    let text = format!(
+        "--ip_version=ipv6\n{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++0 < . 1:1(0) ack 1 win 65535
++0 < icmp packet_too_big mtu 1280 [1:1001(1000)]
+"
+    );
+    let mut fake = server(Duration::ZERO, vec![]);
+    let r = run_text(&text, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let Some(crate::wire::Packet::Icmp(m)) = fake.other_injected.first() else {
+        panic!("no ICMPv6 injected: {:?}", fake.other_injected)
+    };
+    assert_eq!((m.icmp_type, m.code, m.rest), (2, 0, 1280u32.to_be_bytes()));
+    assert_eq!(m.body.len(), 48, "IPv6 header and 8 bytes of TCP");
+    assert_eq!(&m.body[44..48], &(ISN + 1).to_be_bytes());
 }

@@ -307,7 +307,8 @@ pub struct TcpPacket {
     pub ports: Option<Spanned<PortPair>>,
     pub flags: Spanned<TcpFlags>,
     pub seq: Spanned<SeqSpec>,
-    /// `ack N` or `ack *`. `None` means 0 and the ACK field is not checked beyond that.
+    /// `ack N` or `ack *`. `None` means 0, as in packetdrill (which compares an outbound packet's
+    /// acknowledgment field with it even when the `.` flag is absent).
     pub ack: Option<Pattern>,
     /// `win N`, `win *`, `win lo..hi`. `None` outbound means "not checked".
     pub win: Option<Pattern>,
@@ -509,7 +510,7 @@ pub struct UdpPacket {
     pub len: Spanned<u64>,
 }
 
-/// An ICMP message: `icmp TYPE [CODE] [mtu N] [echoed] [id N]`.
+/// An ICMP message: `icmp TYPE [CODE] [mtu N] [id N] [echoed]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IcmpPacket {
     /// `unreachable`, `time_exceeded`, `type_3`, … (names checked by the checker).

@@ -292,9 +292,26 @@ impl Checker {
         }
         let mut clock = Clock::At(0);
         let mut measures: Vec<&Ident> = Vec::new();
-        for event in script.all_events() {
-            clock = self.time(event, clock);
-            self.action(event, &mut measures);
+        for item in &script.body {
+            match item {
+                Item::Event(event) => {
+                    clock = self.time(event, clock);
+                    self.action(event, &mut measures);
+                }
+                // A block may or may not run, so its events are timed from the clock before it,
+                // and after it the time is known only if the block did not move it.
+                Item::Ifdef(block) => {
+                    let mut inner = clock;
+                    for event in &block.events {
+                        inner = self.time(event, inner);
+                        self.action(event, &mut measures);
+                    }
+                    clock = match (clock, inner) {
+                        (Clock::At(before), Clock::At(after)) if before == after => clock,
+                        _ => Clock::Unknown,
+                    };
+                }
+            }
         }
     }
 
@@ -831,5 +848,44 @@ fn seconds(micros: i64) -> String {
     } else {
         let frac = format!("{frac:06}");
         format!("{sign}{whole}.{}s", frac.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(source: &str) -> Vec<String> {
+        let script = crate::script::parse(source).expect("parses");
+        check(&script).into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn alternative_ifdef_blocks_do_not_add_up() {
+        let source = "0 close(3) = 0\n#ifdef A\n+0.2 close(4) = 0\n#endif\n#ifdef B\n+0.2 close(4) = 0\n#endif\n0.3 close(5) = 0\n";
+        assert!(messages(source).is_empty(), "{:?}", messages(source));
+        let backwards = "0 close(3) = 0\n#ifdef A\n0.5 close(4) = 0\n0.4 close(4) = 0\n#endif\n";
+        assert_eq!(messages(backwards).len(), 1);
+    }
+
+    #[test]
+    fn relative_time_after_blocking_call_counts_from_its_start() {
+        let source = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n1...6 connect(3, ..., ...) = -1 ETIMEDOUT (x)\n+1 > S 0:0(0)\n+2.2 > S 0:0(0)\n5 close(3) = 0\n";
+        assert!(messages(source).is_empty(), "{:?}", messages(source));
+    }
+
+    #[test]
+    fn script_defines_count() {
+        let source = "--define=MY_OPT=3\n0 setsockopt(3, SOL_SOCKET, MY_OPT, [1], 4) = 0\n";
+        assert!(messages(source).is_empty(), "{:?}", messages(source));
+    }
+
+    #[test]
+    fn option_space() {
+        // 4 + 2 + 10 + 1 + 3 + 10 + 10 = 40 bytes, the most a header holds.
+        let full = "0 close(3) = 0\n+0 > S 0:0(0) <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7,FO 0011223344556677,sack 1:2>\n";
+        assert!(messages(full).is_empty(), "{:?}", messages(full));
+        let over = "0 close(3) = 0\n+0 > S 0:0(0) <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7,FO 0011223344556677,sack 1:2,eol>\n";
+        assert_eq!(messages(over).len(), 1, "{:?}", messages(over));
     }
 }

@@ -6,7 +6,7 @@ use pest::iterators::{Pair, Pairs};
 
 use super::ast::*;
 use super::diag::{Diagnostic, LineIndex};
-use super::tokens::{blank_comments, parse_flags, seconds_to_micros};
+use super::tokens::{MAX_NESTING, blank_comments, parse_flags, seconds_to_micros, too_deep};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/tcpconf.pest"]
@@ -17,6 +17,12 @@ pub(crate) struct Grammar;
 pub fn parse(source: &str) -> Result<Script, Diagnostic> {
     let index = LineIndex::new(source);
     let blanked = blank_comments(source);
+    if let Some(at) = too_deep(&blanked) {
+        return Err(Diagnostic::error(
+            index.span(at, at + 1),
+            format!("brackets are nested more than {MAX_NESTING} levels deep"),
+        ));
+    }
     let mut pairs = Grammar::parse(Rule::script, &blanked)
         .map_err(|error| super::diag::from_pest(&error, source, &index))?;
     let script = pairs
@@ -38,6 +44,9 @@ pub fn parse_event(source: &str) -> Result<Event, Diagnostic> {
         )),
     }
 }
+
+/// How many `|` operands one expression may have (see [`MAX_NESTING`] for why there is a limit).
+const MAX_OR_OPERANDS: usize = 64;
 
 type Result<T, E = Diagnostic> = std::result::Result<T, E>;
 
@@ -782,7 +791,14 @@ impl<'i> Builder<'i> {
             Diagnostic::error(Span::default(), "internal error: empty expression")
         })?;
         let mut expr = self.operand(first)?;
-        for next in operands {
+        for (count, next) in operands.enumerate() {
+            // `|` chains nest to the left; keep them as shallow as brackets must be.
+            if count >= MAX_OR_OPERANDS {
+                return Err(Diagnostic::error(
+                    self.span(&next),
+                    format!("more than {MAX_OR_OPERANDS} values joined with `|`"),
+                ));
+            }
             let rhs = self.operand(next)?;
             let span = self.index.span(expr.span.start, rhs.span.end);
             expr = Expr {

@@ -23,7 +23,10 @@ impl fmt::Display for Script {
         for o in &self.options {
             write!(f, "--{}", o.name.node)?;
             if let Some(v) = &o.value {
-                if v.node.is_empty() || v.node.chars().any(char::is_whitespace) {
+                // The grammar's whitespace ends a bare value; anything else may stay bare.
+                let needs_quotes =
+                    v.node.is_empty() || v.node.contains([' ', '\t', '\r', '\n', '\u{0c}']);
+                if needs_quotes {
                     write!(f, "=\"{}\"", v.node)?;
                 } else {
                     write!(f, "={}", v.node)?;

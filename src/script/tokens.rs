@@ -5,6 +5,11 @@ use super::ast::TcpFlags;
 /// The source with every comment replaced by spaces (newlines kept), so that byte offsets, lines
 /// and columns stay those of the original.
 ///
+/// The scan mirrors the grammar's lexical structure: outside backtick commands, strings, `%{ }%`
+/// blocks and `//!` lines, `//` and `/*` always start a comment, because the grammar's free-text
+/// tokens (option values, notes, unknown option arguments) end where one starts (`lexical_break`
+/// in `grammar/tcpconf.pest`), as packetdrill's lexer does.
+///
 /// This is an optimisation, not a change of language: the grammar also skips comments, but pest
 /// skips them again each time it backtracks over the whitespace before an optional field, which
 /// made licence headers the bulk of parsing time. Backtick commands, strings and `%{ }%` blocks
@@ -39,12 +44,17 @@ pub(crate) fn blank_comments(source: &str) -> std::borrow::Cow<'_, str> {
                     .map_or(bytes.len(), |end| i + 2 + end + 2);
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                let end = source
-                    .get(i..)
-                    .and_then(|rest| rest.find('\n'))
-                    .map_or(bytes.len(), |n| i + n);
-                // A `//!` metadata line is kept, and its text is not scanned for quotes.
-                if bytes.get(i + 2) != Some(&b'!') {
+                // A `//!` metadata line is kept, and its text (which ends at `\r` or `\n`, as in
+                // the grammar) is not scanned for quotes; a comment ends at `\n`.
+                let metadata = bytes.get(i + 2) == Some(&b'!');
+                let rest = source.get(i..).unwrap_or("");
+                let len = if metadata {
+                    rest.find(['\r', '\n'])
+                } else {
+                    rest.find('\n')
+                };
+                let end = len.map_or(bytes.len(), |n| i + n);
+                if !metadata {
                     out[i..end].fill(b' ');
                 }
                 i = end;
@@ -137,6 +147,51 @@ pub(crate) fn seconds_to_micros(text: &str) -> Option<i64> {
     whole.checked_mul(1_000_000)?.checked_add(micros)
 }
 
+/// How deeply `(`, `[` and `{` may nest. Real scripts nest five levels at most (a `msghdr` holding
+/// an array of `cmsg` structs); the limit keeps the recursive parts of the parser, the checker and
+/// the printer far from the end of the stack on hostile input.
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// The byte offset of the first bracket that opens more than [`MAX_NESTING`] levels deep, outside
+/// backtick commands, strings and `%{ }%` blocks (whose brackets are text), if there is one.
+pub(crate) fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'`' | b'"' => {
+                let quote = b;
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    i += if c == b'\\' { 2 } else { 1 };
+                    if c == quote {
+                        break;
+                    }
+                }
+                continue;
+            }
+            b'%' if bytes.get(i + 1) == Some(&b'{') => {
+                i = text
+                    .get(i + 2..)
+                    .and_then(|rest| rest.find("}%"))
+                    .map_or(bytes.len(), |end| i + 2 + end + 2);
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +203,20 @@ mod tests {
         assert_eq!(seconds_to_micros("2"), Some(2_000_000));
         assert_eq!(seconds_to_micros("0.0000015"), Some(2));
         assert_eq!(seconds_to_micros("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn nesting_limit() {
+        let deep = format!(
+            "0 f({}{}) = 0",
+            "[".repeat(MAX_NESTING),
+            "]".repeat(MAX_NESTING)
+        );
+        assert_eq!(too_deep(&deep), Some(3 + MAX_NESTING));
+        let fine = format!("0 f({}{}) = 0", "[".repeat(10), "]".repeat(10));
+        assert_eq!(too_deep(&fine), None);
+        let quoted = format!("0 `{}`", "(".repeat(200));
+        assert_eq!(too_deep(&quoted), None);
     }
 
     #[test]

@@ -16,9 +16,11 @@ use std::time::Duration;
 
 pub use nix::errno::Errno;
 
+pub mod exec;
 pub mod linux;
 pub mod reference;
 mod registry;
+pub mod smoltcp;
 mod syscall;
 pub use registry::*;
 pub use syscall::*;

@@ -10,6 +10,9 @@ use super::{Stack, StackError};
 pub struct StackOptions {
     /// `--profile`: the behaviour profile for stacks that have several (`rfc9293`, `rfc793`).
     pub profile: Option<String>,
+    /// The profile the script's `//! profile:` line names: stacks that have several run it unless
+    /// `--profile` says otherwise; stacks with one behaviour ignore it.
+    pub script_profile: Option<String>,
     /// `--via`: how to reach an in-process stack (`tun` attaches it to a TUN device in a private
     /// namespace and runs it in real time).
     pub via: Option<String>,
@@ -22,10 +25,36 @@ pub const STACKS: &[(&str, &str)] = &[
         "linux",
         "the host kernel in a private network namespace, real time",
     ),
+    (
+        "smoltcp",
+        "smoltcp 0.14 from crates.io, in process, virtual time",
+    ),
+    (
+        "exec:CMD",
+        "any program speaking docs/external-stack.md on its stdin/stdout",
+    ),
 ];
+
+/// Whether `name` names a stack [`by_name`] knows, without building one (which may start a
+/// process or a namespace).
+pub fn check_name(name: &str) -> Result<(), StackError> {
+    let known = name.starts_with("exec:")
+        || STACKS
+            .iter()
+            .any(|(n, _)| !n.ends_with(":CMD") && *n == name);
+    if known {
+        Ok(())
+    } else {
+        Err(StackError::Environment(unknown(name)))
+    }
+}
 
 /// A fresh instance of the stack called `name` (each script run gets its own).
 pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>, StackError> {
+    if let Some(command) = name.strip_prefix("exec:") {
+        no_options(name, opts)?;
+        return Ok(Box::new(super::exec::ExecStack::spawn(command)?));
+    }
     match name {
         "reference" => {
             if let Some(via) = &opts.via {
@@ -33,7 +62,7 @@ pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>,
                     "--via {via} is not supported by the reference stack yet"
                 )));
             }
-            let profile = match opts.profile.as_deref() {
+            let profile = match opts.profile.as_deref().or(opts.script_profile.as_deref()) {
                 None | Some("rfc9293") => crate::tcp::Profile::rfc9293(),
                 Some("rfc793") => crate::tcp::Profile::rfc793(),
                 Some(other) => {
@@ -45,27 +74,39 @@ pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>,
             Ok(Box::new(super::reference::ReferenceStack::new(profile)))
         }
         "linux" => {
-            if opts.profile.is_some() || opts.via.is_some() {
-                return Err(StackError::Environment(
-                    "the linux stack takes neither --profile nor --via (set sysctls with --allow-shell)".into(),
-                ));
-            }
+            no_options(name, opts)?;
             Ok(Box::new(super::linux::LinuxStack::new()))
+        }
+        "smoltcp" => {
+            no_options(name, opts)?;
+            Ok(Box::new(super::smoltcp::SmoltcpStack::new()))
         }
         other => Err(StackError::Environment(unknown(other))),
     }
 }
 
-fn unknown(name: &str) -> String {
-    if STACKS.is_empty() {
-        format!("unknown stack `{name}`: this build of tcpconf has no stack adapters")
-    } else {
-        let known: Vec<String> = STACKS
-            .iter()
-            .map(|(n, what)| format!("{n} ({what})"))
-            .collect();
-        format!("unknown stack `{name}`; known stacks: {}", known.join(", "))
+/// Refuses `--profile` / `--via` for a stack whose behaviour and attachment are fixed (a
+/// script's own `//! profile:` is an expectation, not a setting, and is ignored there).
+fn no_options(name: &str, opts: &StackOptions) -> Result<(), StackError> {
+    if let Some(profile) = &opts.profile {
+        return Err(StackError::Environment(format!(
+            "stack `{name}` has a single fixed profile; --profile {profile} does not apply"
+        )));
     }
+    if let Some(via) = &opts.via {
+        return Err(StackError::Environment(format!(
+            "stack `{name}` cannot be attached --via {via}"
+        )));
+    }
+    Ok(())
+}
+
+fn unknown(name: &str) -> String {
+    let known: Vec<String> = STACKS
+        .iter()
+        .map(|(n, what)| format!("{n} ({what})"))
+        .collect();
+    format!("unknown stack `{name}`; known stacks: {}", known.join(", "))
 }
 
 #[cfg(test)]
@@ -82,5 +123,54 @@ mod tests {
         for (name, _) in STACKS {
             assert!(msg.contains(name), "{msg}");
         }
+        assert!(check_name("no-such-stack").is_err());
+        assert!(check_name("exec:CMD").is_ok() && check_name("reference").is_ok());
+        assert!(check_name("exec").is_err());
+    }
+
+    #[test]
+    fn profiles_select_the_reference_behaviour_and_are_refused_elsewhere() {
+        let by_script = StackOptions {
+            script_profile: Some("rfc793".into()),
+            ..StackOptions::default()
+        };
+        let reference = by_name("reference", &by_script).map(|s| s.info().profile);
+        assert_eq!(reference.ok().as_deref(), Some("rfc793"));
+        let smoltcp = by_name("smoltcp", &by_script).map(|s| s.info().name);
+        assert_eq!(
+            smoltcp.ok().as_deref(),
+            Some("smoltcp"),
+            "a script's profile is no setting"
+        );
+        let bogus = StackOptions {
+            profile: Some("rfc1122".into()),
+            ..StackOptions::default()
+        };
+        assert!(matches!(
+            by_name("reference", &bogus),
+            Err(StackError::Environment(_))
+        ));
+    }
+
+    #[test]
+    fn smoltcp_and_exec_are_registered() {
+        let smoltcp = by_name("smoltcp", &StackOptions::default()).map(|s| s.info().name);
+        assert_eq!(smoltcp.ok().as_deref(), Some("smoltcp"));
+        let with_profile = StackOptions {
+            profile: Some("rfc793".into()),
+            ..StackOptions::default()
+        };
+        assert!(matches!(
+            by_name("smoltcp", &with_profile),
+            Err(StackError::Environment(_))
+        ));
+        assert!(matches!(
+            by_name("exec:", &StackOptions::default()),
+            Err(StackError::Adapter(_))
+        ));
+        assert!(matches!(
+            by_name("exec:/nonexistent/tcpconf-stack", &StackOptions::default()),
+            Err(StackError::Environment(_))
+        ));
     }
 }
