@@ -18,6 +18,8 @@ pub use nix::errno::Errno;
 
 pub mod exec;
 pub mod linux;
+#[cfg(feature = "lwip")]
+pub mod lwip;
 pub mod reference;
 mod registry;
 pub mod smoltcp;

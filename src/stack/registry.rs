@@ -30,6 +30,10 @@ pub const STACKS: &[(&str, &str)] = &[
         "smoltcp 0.14 from crates.io, in process, virtual time",
     ),
     (
+        "lwip",
+        "lwIP 2.1.3 from Debian's liblwip-dev over FFI, in process, virtual time (cargo feature lwip)",
+    ),
+    (
         "exec:CMD",
         "any program speaking docs/external-stack.md on its stdin/stdout",
     ),
@@ -81,6 +85,17 @@ pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>,
             no_options(name, opts)?;
             Ok(Box::new(super::smoltcp::SmoltcpStack::new()))
         }
+        #[cfg(feature = "lwip")]
+        "lwip" => {
+            no_options(name, opts)?;
+            Ok(Box::new(super::lwip::LwipStack::new()))
+        }
+        #[cfg(not(feature = "lwip"))]
+        "lwip" => Err(StackError::Unsupported(
+            "tcpconf was built without the lwip feature: cargo build --features lwip \
+             (needs Debian's liblwip-dev)"
+                .into(),
+        )),
         other => Err(StackError::Environment(unknown(other))),
     }
 }

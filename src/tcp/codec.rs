@@ -9,7 +9,8 @@ use thiserror::Error;
 use super::options::Options;
 use super::seq::Seq;
 
-const IPPROTO_TCP: u8 = 6;
+/// IP protocol number of TCP.
+pub const IPPROTO_TCP: u8 = 6;
 /// Fixed part of a TCP header.
 pub const TCP_HEADER_LEN: usize = 20;
 /// IPv4 header without options, as this stack sends it.
@@ -47,6 +48,10 @@ impl Flags {
     pub const PSH: Flags = Flags(0x08);
     pub const ACK: Flags = Flags(0x10);
     pub const URG: Flags = Flags(0x20);
+    /// ECN-Echo (RFC 3168 §6.1).
+    pub const ECE: Flags = Flags(0x40);
+    /// Congestion Window Reduced (RFC 3168 §6.1).
+    pub const CWR: Flags = Flags(0x80);
 
     /// Whether every bit of `other` is set.
     pub fn has(self, other: Flags) -> bool {
@@ -86,10 +91,12 @@ pub struct Packet<'a> {
     pub dst: IpAddr,
     pub tcp: TcpHeader,
     pub payload: &'a [u8],
+    /// The IP header's ECN field says Congestion Experienced (RFC 3168 §5).
+    pub ce: bool,
 }
 
 /// One's-complement sum (RFC 1071) of `data` added to `acc`, folded later by [`fold`].
-fn sum(mut acc: u64, data: &[u8]) -> u64 {
+pub(crate) fn sum(mut acc: u64, data: &[u8]) -> u64 {
     let mut words = data.chunks_exact(4);
     for w in &mut words {
         acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
@@ -100,14 +107,16 @@ fn sum(mut acc: u64, data: &[u8]) -> u64 {
     acc + u64::from(u32::from_be_bytes(tail))
 }
 
-fn fold(mut acc: u64) -> u16 {
+/// Folds a sum from [`sum`] into 16 bits; a message whose checksum verifies folds to `0xffff`.
+pub(crate) fn fold(mut acc: u64) -> u16 {
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
     }
     acc as u16
 }
 
-fn pseudo_header_sum(src: IpAddr, dst: IpAddr, tcp_len: usize) -> u64 {
+/// The sum of the pseudo-header TCP (and ICMPv6, RFC 4443 §2.3) checksums cover.
+pub(crate) fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize, proto: u8) -> u64 {
     let acc = match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => sum(sum(0, &s.octets()), &d.octets()),
         (s, d) => {
@@ -122,7 +131,7 @@ fn pseudo_header_sum(src: IpAddr, dst: IpAddr, tcp_len: usize) -> u64 {
             sum(sum(0, &s6.octets()), &d6.octets())
         }
     };
-    acc + tcp_len as u64 + u64::from(IPPROTO_TCP)
+    acc + len as u64 + u64::from(proto)
 }
 
 fn be16(b: &[u8], at: usize) -> Result<u16, CodecError> {
@@ -139,8 +148,11 @@ fn be32(b: &[u8], at: usize) -> Result<u32, CodecError> {
     }
 }
 
-/// Splits an IPv4 packet into addresses and TCP bytes, skipping IP options (MUST-50).
-fn parse_ipv4(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
+/// An IP packet split into addresses, upper-layer protocol and payload.
+pub(crate) type IpParts<'a> = (IpAddr, IpAddr, u8, &'a [u8]);
+
+/// Splits an IPv4 packet into addresses, protocol and payload, skipping IP options (MUST-50).
+fn parse_ipv4(b: &[u8]) -> Result<IpParts<'_>, CodecError> {
     let ihl = usize::from(b.first().ok_or(CodecError::Truncated)? & 0x0f) * 4;
     if ihl < IPV4_HEADER_LEN {
         return Err(CodecError::BadIpHeaderLength);
@@ -154,16 +166,14 @@ fn parse_ipv4(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
         return Err(CodecError::Fragment);
     }
     let proto = *b.get(9).ok_or(CodecError::Truncated)?;
-    if proto != IPPROTO_TCP {
-        return Err(CodecError::NotTcp(proto));
-    }
     let src = Ipv4Addr::from(be32(b, 12)?);
     let dst = Ipv4Addr::from(be32(b, 16)?);
-    Ok((src.into(), dst.into(), &b[ihl..total]))
+    Ok((src.into(), dst.into(), proto, &b[ihl..total]))
 }
 
-/// Splits an IPv6 packet into addresses and TCP bytes, walking extension headers.
-fn parse_ipv6(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
+/// Splits an IPv6 packet into addresses, upper-layer protocol and payload, walking extension
+/// headers.
+fn parse_ipv6(b: &[u8]) -> Result<IpParts<'_>, CodecError> {
     if b.len() < IPV6_HEADER_LEN {
         return Err(CodecError::Truncated);
     }
@@ -180,7 +190,6 @@ fn parse_ipv6(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
     let mut at = IPV6_HEADER_LEN;
     loop {
         match next {
-            IPPROTO_TCP => break,
             // Hop-by-hop, routing, destination options: length in 8-octet units, excluding the first.
             0 | 43 | 60 => {
                 let hdr = b.get(at..at + 2).ok_or(CodecError::Truncated)?;
@@ -191,24 +200,32 @@ fn parse_ipv6(b: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), CodecError> {
                 }
             }
             44 => return Err(CodecError::Fragment),
-            other => return Err(CodecError::NotTcp(other)),
+            _ => break,
         }
     }
     Ok((
         Ipv6Addr::from(src).into(),
         Ipv6Addr::from(dst).into(),
-        &b[at..end],
+        next,
+        b.get(at..end).ok_or(CodecError::Truncated)?,
     ))
+}
+
+/// Splits an IPv4 or IPv6 packet into addresses, upper-layer protocol and payload.
+pub(crate) fn parse_ip(packet: &[u8]) -> Result<IpParts<'_>, CodecError> {
+    match packet.first().ok_or(CodecError::Truncated)? >> 4 {
+        4 => parse_ipv4(packet),
+        6 => parse_ipv6(packet),
+        v => Err(CodecError::BadVersion(v)),
+    }
 }
 
 /// Parses an IP packet carrying TCP and verifies the TCP checksum (MUST-3).
 pub fn parse(packet: &[u8]) -> Result<Packet<'_>, CodecError> {
-    let version = packet.first().ok_or(CodecError::Truncated)? >> 4;
-    let (src, dst, t) = match version {
-        4 => parse_ipv4(packet)?,
-        6 => parse_ipv6(packet)?,
-        v => return Err(CodecError::BadVersion(v)),
-    };
+    let (src, dst, proto, t) = parse_ip(packet)?;
+    if proto != IPPROTO_TCP {
+        return Err(CodecError::NotTcp(proto));
+    }
     if t.len() < TCP_HEADER_LEN {
         return Err(CodecError::Truncated);
     }
@@ -216,7 +233,7 @@ pub fn parse(packet: &[u8]) -> Result<Packet<'_>, CodecError> {
     if off < TCP_HEADER_LEN || off > t.len() {
         return Err(CodecError::BadDataOffset);
     }
-    if fold(sum(pseudo_header_sum(src, dst, t.len()), t)) != 0xffff {
+    if fold(sum(pseudo_header_sum(src, dst, t.len(), IPPROTO_TCP), t)) != 0xffff {
         return Err(CodecError::BadChecksum);
     }
     let tcp = TcpHeader {
@@ -234,7 +251,40 @@ pub fn parse(packet: &[u8]) -> Result<Packet<'_>, CodecError> {
         dst,
         tcp,
         payload: &t[off..],
+        ce: ecn_field(packet) == ECN_CE,
     })
+}
+
+/// ECN codepoints of the IP header (RFC 3168 §5).
+const ECN_ECT0: u8 = 0b10;
+const ECN_CE: u8 = 0b11;
+
+/// The two ECN bits of an IPv4 TOS or IPv6 Traffic Class field.
+fn ecn_field(packet: &[u8]) -> u8 {
+    match (packet.first().map(|b| b >> 4), packet.get(1)) {
+        (Some(4), Some(tos)) => tos & 0b11,
+        // The Traffic Class straddles the first two octets; its ECN bits are bits 4–5 of the
+        // second.
+        (Some(6), Some(b)) => (b >> 4) & 0b11,
+        _ => 0,
+    }
+}
+
+/// Marks an emitted packet ECN-capable, ECT(0) (RFC 3168 §5), fixing the IPv4 header checksum.
+pub fn set_ect0(packet: &mut [u8]) {
+    match packet.first().map(|b| b >> 4) {
+        Some(4) if packet.len() >= IPV4_HEADER_LEN => {
+            packet[1] = (packet[1] & !0b11) | ECN_ECT0;
+            let ihl = (usize::from(packet[0] & 0x0f) * 4).clamp(IPV4_HEADER_LEN, packet.len());
+            packet[10..12].copy_from_slice(&[0, 0]);
+            let csum = !fold(sum(0, &packet[..ihl]));
+            packet[10..12].copy_from_slice(&csum.to_be_bytes());
+        }
+        Some(6) if packet.len() >= IPV6_HEADER_LEN => {
+            packet[1] = (packet[1] & !0x30) | (ECN_ECT0 << 4);
+        }
+        _ => {}
+    }
 }
 
 /// Length of the IP header this codec emits for `addr`'s family.
@@ -298,7 +348,10 @@ pub fn emit(src: IpAddr, dst: IpAddr, hdr: &TcpHeader, data: [&[u8]; 2], ip_id: 
     out.extend_from_slice(&opts[..opt_len]);
     out.extend_from_slice(data[0]);
     out.extend_from_slice(data[1]);
-    let csum = !fold(sum(pseudo_header_sum(src, dst, tcp_len), &out[start..]));
+    let csum = !fold(sum(
+        pseudo_header_sum(src, dst, tcp_len, IPPROTO_TCP),
+        &out[start..],
+    ));
     out[start + 16..start + 18].copy_from_slice(&csum.to_be_bytes());
     out
 }
@@ -334,6 +387,26 @@ mod tests {
         assert_eq!(p.payload, b"hello");
         // The IPv4 header checksum verifies.
         assert_eq!(fold(sum(0, &pkt[..20])), 0xffff);
+    }
+
+    /// RFC 3168 §5: ECT(0) set on emission, CE recognised on arrival, in both IP versions.
+    #[test]
+    fn ecn_codepoints() {
+        for (src, dst) in [("192.0.2.1", "192.0.2.2"), ("2001:db8::1", "2001:db8::2")] {
+            let (src, dst): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+            let mut pkt = emit(src, dst, &header(), [b"x", b""], 7);
+            assert_eq!(ecn_field(&pkt), 0);
+            set_ect0(&mut pkt);
+            assert_eq!(ecn_field(&pkt), ECN_ECT0);
+            assert!(!parse(&pkt).unwrap().ce);
+            if src.is_ipv4() {
+                assert_eq!(fold(sum(0, &pkt[..20])), 0xffff);
+                pkt[1] |= ECN_CE;
+            } else {
+                pkt[1] |= ECN_CE << 4;
+            }
+            assert!(parse(&pkt).unwrap().ce);
+        }
     }
 
     #[test]

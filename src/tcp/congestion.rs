@@ -165,6 +165,15 @@ impl Congestion {
         self.acked_in_ca = 0;
     }
 
+    /// RFC 3168 §6.1.2: an ECN-Echo halves the window as a loss would (RFC 5681 eq. 4's
+    /// ssthresh), without retransmitting.
+    pub fn on_ecn(&mut self, flight: u32, smss: u32) {
+        self.ssthresh = (flight / 2).max(2 * smss);
+        self.cwnd = self.ssthresh;
+        self.dupacks = 0;
+        self.acked_in_ca = 0;
+    }
+
     /// RFC 5681 §3.1 eq. 4 on a retransmission timeout: the loss window is one segment.
     pub fn on_timeout(&mut self, flight: u32, smss: u32) {
         self.ssthresh = (flight / 2).max(2 * smss);
@@ -207,6 +216,17 @@ mod tests {
         assert_eq!(r.srtt(), None);
         r.after_syn_retransmission();
         assert_eq!(r.rto(), Duration::from_secs(3));
+    }
+
+    /// RFC 3168 §6.1.2: ECE halves the window to half the flight, never below two segments.
+    #[test]
+    fn ecn_echo_halves_the_window() {
+        let mut c = Congestion::new(1000);
+        c.cwnd = 20_000;
+        c.on_ecn(16_000, 1000);
+        assert_eq!((c.cwnd, c.ssthresh), (8000, 8000));
+        c.on_ecn(1000, 1000);
+        assert_eq!((c.cwnd, c.ssthresh), (2000, 2000));
     }
 
     /// RFC 5681 §3.1: IW, slow start, congestion avoidance, loss window.

@@ -51,18 +51,25 @@ pub enum Error {
     /// EBADF: no such fd.
     #[error("EBADF: bad file descriptor")]
     BadFd,
-    /// EOPNOTSUPP: the operation does not apply to this socket.
+    /// EOPNOTSUPP: the operation does not apply to this socket, or an ICMP source route failed.
     #[error("EOPNOTSUPP: operation not supported")]
     NotSupported,
-    /// ENOPROTOOPT: unknown socket option.
+    /// ENOPROTOOPT: unknown socket option, or an ICMP protocol unreachable (Linux's errno).
     #[error("ENOPROTOOPT: protocol not available")]
     NoProtoOpt,
-    /// ENETUNREACH: no local address of the right family to send from.
+    /// ENETUNREACH: no local address of the right family to send from, or an ICMP net
+    /// unreachable.
     #[error("ENETUNREACH: network is unreachable")]
     NetUnreachable,
     /// EMFILE: the fd table is full.
     #[error("EMFILE: too many open files")]
     TooManyFiles,
+    /// EHOSTUNREACH: an ICMP error reported the host unreachable.
+    #[error("EHOSTUNREACH: no route to host")]
+    HostUnreachable,
+    /// EPROTO: an ICMP parameter problem was reported.
+    #[error("EPROTO: protocol error")]
+    ProtocolError,
 }
 
 impl Error {
@@ -88,6 +95,8 @@ impl Error {
             Error::NoProtoOpt => "ENOPROTOOPT",
             Error::NetUnreachable => "ENETUNREACH",
             Error::TooManyFiles => "EMFILE",
+            Error::HostUnreachable => "EHOSTUNREACH",
+            Error::ProtocolError => "EPROTO",
         }
     }
 
@@ -113,6 +122,8 @@ impl Error {
             Error::NoProtoOpt => 92,
             Error::NetUnreachable => 101,
             Error::TooManyFiles => 24,
+            Error::HostUnreachable => 113,
+            Error::ProtocolError => 71,
         }
     }
 }

@@ -28,9 +28,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use super::codec::{self, Flags, Packet, TcpHeader};
+use super::codec::{self, CodecError, Flags, Packet, TcpHeader};
 use super::conn::{Ctx, Outbox, SockSettings, State, Tcb};
 use super::error::{Error, Result};
+use super::icmp;
 use super::isn;
 use super::profile::Profile;
 use super::seq::Seq;
@@ -167,8 +168,10 @@ impl Host {
     /// Delivers one inbound IP packet. Packets that are not valid TCP for a local address are
     /// dropped (bad checksums silently, MUST-3).
     pub fn receive(&mut self, now: Duration, packet: &[u8]) {
-        let Ok(p) = codec::parse(packet) else {
-            return;
+        let p = match codec::parse(packet) {
+            Ok(p) => p,
+            Err(CodecError::NotTcp(_)) => return self.receive_icmp(now, packet),
+            Err(_) => return,
         };
         if !self.addrs.contains(&p.dst) || !is_unicast(p.src) {
             // MUST-57/MUST-63: nothing is answered to or from broadcast/multicast addresses.
@@ -196,6 +199,20 @@ impl Host {
         match self.find_listener(local) {
             Some(lfd) => self.listen_arrive(now, lfd, local, remote, &p, iss_floor),
             None => self.closed_arrive(local, remote, &p),
+        }
+    }
+
+    /// An ICMP or ICMPv6 error goes to the connection whose segment it quotes (MUST-54), which
+    /// checks the quoted sequence number (RFC 5927 §4.1). Malformed messages are dropped.
+    fn receive_icmp(&mut self, now: Duration, packet: &[u8]) {
+        let Ok(Some(msg)) = icmp::parse(packet) else {
+            return;
+        };
+        if !self.addrs.contains(&msg.dst) || !self.addrs.contains(&msg.local.ip()) {
+            return;
+        }
+        if let Some(&id) = self.by_tuple.get(&(msg.local, msg.remote)) {
+            self.with_tcb(id, |tcb, cx| tcb.on_icmp(cx, now, msg.kind, msg.seq));
         }
     }
 
@@ -680,6 +697,13 @@ impl Host {
         self.conns.get_mut(id)?.as_mut()?.tcb.error.take()
     }
 
+    /// SO_ERROR: the pending error, else the last soft error (SHLD-25), as Linux reports them.
+    fn take_any_error(&mut self, fd: Fd) -> Option<Error> {
+        let id = self.conn_id(fd).ok()??;
+        let tcb = &mut self.conns.get_mut(id)?.as_mut()?.tcb;
+        tcb.error.take().or_else(|| tcb.soft_error.take())
+    }
+
     /// `recv`/`read` of at most `len` bytes (`peek`: MSG_PEEK). An empty vector is end of file.
     /// After a reset the error is returned once, then end of file.
     pub fn recv(&mut self, fd: Fd, len: usize, peek: bool, now: Duration) -> Result<Vec<u8>> {
@@ -908,8 +932,7 @@ impl Host {
             .and_then(|id| self.conns.get_mut(id))
             .and_then(|c| c.as_mut())
         {
-            conn.tcb.set_buffers(settings.rcvbuf, settings.sndbuf);
-            conn.tcb.settings = settings;
+            conn.tcb.apply_settings(settings);
         }
         Ok(())
     }
@@ -918,7 +941,7 @@ impl Host {
     pub fn getsockopt(&mut self, fd: Fd, name: SockOptName) -> Result<OptValue> {
         if name == SockOptName::Error {
             self.sock(fd)?;
-            return Ok(OptValue::Error(self.take_error(fd)));
+            return Ok(OptValue::Error(self.take_any_error(fd)));
         }
         let s = self.sock(fd)?;
         let st = &s.settings;

@@ -15,7 +15,8 @@
 //!
 //! Readings chosen where the RFC leaves room (each is a plain reading of the text, not Linux):
 //! - ABORT, close with unread data (SHLD-3) and SO_LINGER {1,0} send `<SEQ=SND.NXT><CTL=RST>`
-//!   (§3.10.5), without ACK; Linux sends RST+ACK.
+//!   (§3.10.5), without ACK; Linux sends RST+ACK. Data arriving after a full close (SHLD-3)
+//!   is answered `<SEQ=SEG.ACK><CTL=RST>`, the form of a reset provoked by a segment (§3.5.2).
 //! - Text on a SYN is queued and delivered once ESTABLISHED (§3.10.7.2–3).
 //! - A duplicate SYN in SYN-RECEIVED fails the sequence test and gets `A` (§3.10.7.4), not a
 //!   repeated SYN-ACK; the SYN-ACK is retransmitted by its timer.
@@ -24,7 +25,10 @@
 //! - FIN-WAIT-2 has no timeout (the RFC has none; Linux's is 60 s).
 //! - SHUT_RD alone acknowledges and discards later data (as Linux does); with SHUT_WR too, new
 //!   data earns a RST (SHLD-3).
-//! - Not implemented: the urgent pointer API (urgent data is delivered inline), ICMP, IP security
+//! - ECN (RFC 3168) is used when the peer's SYN asks for it; this stack's own SYNs do not.
+//! - ICMP hard errors (Destination Unreachable 2–3) abort in every state, synchronized ones
+//!   included (SHLD-26 as written); code 4 and ICMPv6 Packet Too Big drive path MTU discovery.
+//! - Not implemented: the urgent pointer API (urgent data is delivered inline), IP security
 //!   compartments, SACK blocks, IPv4-mapped IPv6 sockets, blocking SO_LINGER with a timeout.
 
 pub mod buffer;
@@ -33,6 +37,7 @@ pub mod congestion;
 mod conn;
 pub mod error;
 pub mod host;
+pub mod icmp;
 pub mod isn;
 pub mod options;
 pub mod profile;

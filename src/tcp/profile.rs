@@ -9,8 +9,9 @@ pub struct Profile {
     /// Short name for reports (`rfc9293`, `rfc793`).
     pub name: String,
     /// RFC 5961 mitigations (RFC 9293 §3.10.7.4): exact-match RST, challenge ACKs for in-window RST
-    /// and for SYN in synchronized states, and the ACK range check (MAY-12). Off: RFC 793 behaviour
-    /// (any in-window RST or SYN resets the connection) and RFC 793's ACK-range boundaries.
+    /// and for SYN in synchronized states, and the ACK range check (MAY-12), with RFC 9293's return
+    /// of a passive SYN-RECEIVED to LISTEN on a SYN. Off: RFC 793 behaviour (any in-window RST or
+    /// SYN resets the connection, SYN-RECEIVED included) and RFC 793's ACK-range boundaries.
     pub rfc5961: bool,
     /// Most challenge ACKs sent per connection within [`Profile::challenge_ack_window`]
     /// (RFC 5961 §7 throttling).
@@ -57,6 +58,9 @@ pub struct Profile {
     pub timestamps: bool,
     /// Offer SACK-permitted (RFC 2018); SACK blocks are not generated.
     pub sack_permitted: bool,
+    /// Answer ECN-setup SYNs with ECN-setup SYN-ACKs and run RFC 3168's ECE/CWR signalling on
+    /// such connections (SHLD-8, RFC 3168 §6.1). ECN-setup SYNs are not sent (Linux's default).
+    pub ecn: bool,
     /// Nagle's algorithm on new sockets (SHLD-7; TCP_NODELAY turns it off, MUST-17).
     pub nagle: bool,
     /// Keep-alive idle time before the first probe (MUST-28: ≥ 2 h by default).
@@ -95,6 +99,7 @@ impl Profile {
             window_scale: Some(7),
             timestamps: true,
             sack_permitted: true,
+            ecn: true,
             nagle: true,
             keepalive_idle: Duration::from_secs(7200),
             keepalive_interval: Duration::from_secs(75),
@@ -104,11 +109,13 @@ impl Profile {
     }
 
     /// RFC 793's original rules: any in-window RST or SYN resets, no challenge ACKs, no ACK range
-    /// check, and the window is updated only by ACKs that advance SND.UNA.
+    /// check, the window is updated only by ACKs that advance SND.UNA, and no ECN.
     pub fn rfc793() -> Profile {
         Profile {
             name: "rfc793".into(),
             rfc5961: false,
+            // RFC 793 reserved the bits RFC 3168 gave to ECE and CWR.
+            ecn: false,
             ..Profile::rfc9293()
         }
     }
@@ -139,5 +146,6 @@ mod tests {
         assert!(p.r2 >= Duration::from_secs(100));
         assert!(p.keepalive_idle >= Duration::from_secs(7200));
         assert!(!Profile::rfc793().rfc5961);
+        assert!(Profile::rfc9293().ecn && !Profile::rfc793().ecn);
     }
 }

@@ -89,6 +89,7 @@ impl Tcb {
         }
         self.last_recv_at = now;
         self.keep_probes = 0;
+        self.ecn_on_arrival(p);
         // Trim to the window: bytes before RCV.NXT are old, bytes beyond the right edge are not
         // accepted now (§3.10.7.4 "trimmed ... to fit the window").
         if seq < self.rcv_nxt {
@@ -139,8 +140,9 @@ impl Tcb {
 
         // Fourth: the SYN bit.
         if flags.has(Flags::SYN) {
-            if self.state == State::SynReceived && self.passive {
-                // §3.10.7.4: a passively opened connection returns to LISTEN.
+            if self.state == State::SynReceived && self.passive && profile.rfc5961 {
+                // §3.10.7.4: a passively opened connection returns to LISTEN. RFC 793 had no
+                // such rule: its in-window SYN resets here as in every other state.
                 self.delete();
                 return;
             }
@@ -185,14 +187,30 @@ impl Tcb {
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = h.seq;
                 self.snd_wl2 = h.ack;
+                // Text that came on the SYN is processed now (§3.10.7.2: "queued for
+                // processing later"): accepting it advances RCV.NXT and owes an ACK, which
+                // may be delayed like any in-order text (seventh check, §3.8.6.3).
+                let before = self.rcv_nxt;
                 self.deliver_queued();
+                if self.rcv_nxt != before && self.ack_due == AckDue::No {
+                    self.ack_due = AckDue::Delayed;
+                    self.timers.delayed_ack = Some(now + profile.delayed_ack);
+                }
             } else {
                 send_rst_for_ack(cx, self.local, self.remote, h.ack);
                 return;
             }
         }
         if self.state == State::TimeWait {
-            // Nothing to acknowledge; only a FIN retransmission matters (eighth check).
+            // "The only thing that can arrive in this state is a retransmission of the remote
+            // FIN. Acknowledge it, and restart the 2 MSL timeout." A retransmitted FIN fails the
+            // sequence check and was answered there; what reaches this step is in-window. Text
+            // or a FIN is acknowledged (its text is then ignored, seventh check); a bare ACK is
+            // not, or two TIME-WAIT ends would acknowledge each other's ACKs forever.
+            self.timers.time_wait = Some(now + profile.time_wait());
+            if seg_len > 0 {
+                self.ack_due = AckDue::Now;
+            }
         } else {
             // RFC 5961 §5 (MAY-12): SND.UNA − MAX.SND.WND =< SEG.ACK =< SND.NXT, else ACK and drop.
             if h.ack > self.snd_nxt {
@@ -205,6 +223,7 @@ impl Tcb {
             }
             let pure = data.is_empty() && !flags.has(Flags::FIN);
             self.process_ack(cx, now, h.seq, h.ack, h.window, pure);
+            self.ecn_on_ack(h.flags);
             let fin_acked = self.fin_acked();
             match self.state {
                 State::FinWait1 if fin_acked => self.state = State::FinWait2,
@@ -227,8 +246,11 @@ impl Tcb {
         match self.state {
             State::Established | State::FinWait1 | State::FinWait2 => {
                 if !data.is_empty() && self.app_closed && profile.rst_on_discard {
-                    // SHLD-3: data arriving after a full close cannot be delivered: reset.
-                    self.send_reset(cx);
+                    // SHLD-3: data arriving after a full close cannot be delivered: reset. The
+                    // reset answers this segment, so it takes SEG.ACK as its sequence number
+                    // (§3.5.2): the peer's RCV.NXT, which an RFC 5961 receiver needs exactly;
+                    // SND.NXT may lie beyond it when our FIN is not yet acknowledged.
+                    send_rst_for_ack(cx, self.local, self.remote, h.ack);
                     self.delete();
                     return;
                 }

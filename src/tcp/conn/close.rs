@@ -22,8 +22,8 @@ impl Tcb {
         }
     }
 
-    /// ABORT (§3.10.5): `<SEQ=SND.NXT><CTL=RST>` in SYN-RECEIVED and the synchronized states
-    /// that still have a peer, then CLOSED without TIME-WAIT.
+    /// ABORT (§3.10.5): a reset at SND.NXT (with the ACK field, see `send_reset`) in SYN-RECEIVED
+    /// and the synchronized states that still have a peer, then CLOSED without TIME-WAIT.
     pub fn abort(&mut self, cx: &mut Ctx<'_>) {
         if matches!(
             self.state,

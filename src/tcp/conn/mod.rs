@@ -1,9 +1,12 @@
 //! One connection's transmission control block (RFC 9293 §3.3.1) and the rules that drive it,
 //! split by RFC section: [`open`] (§3.5, §3.10.7.2–3), [`arrive`] (§3.10.7.4), [`close`] (§3.6),
-//! [`output`] (§3.8) and [`timer`] (§3.8.1, §3.8.4, §3.10.8).
+//! [`output`] (§3.8), [`timer`] (§3.8.1, §3.8.4, §3.10.8), [`icmp`] (§3.9.2.2) and [`ecn`]
+//! (§3.8.2, RFC 3168).
 
 mod arrive;
 mod close;
+mod ecn;
+mod icmp;
 mod open;
 mod output;
 mod timer;
@@ -89,9 +92,24 @@ pub struct Outbox {
 impl Outbox {
     /// Emits one segment from `src` to `dst`.
     pub fn send(&mut self, src: SocketAddr, dst: SocketAddr, hdr: &TcpHeader, data: [&[u8]; 2]) {
+        self.send_marked(src, dst, hdr, data, false);
+    }
+
+    /// Emits one segment, marked ECN-capable (ECT(0), RFC 3168 §5) if `ect`.
+    pub fn send_marked(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        hdr: &TcpHeader,
+        data: [&[u8]; 2],
+        ect: bool,
+    ) {
         self.ip_id = self.ip_id.wrapping_add(1);
-        self.packets
-            .push_back(codec::emit(src.ip(), dst.ip(), hdr, data, self.ip_id));
+        let mut packet = codec::emit(src.ip(), dst.ip(), hdr, data, self.ip_id);
+        if ect {
+            codec::set_ect0(&mut packet);
+        }
+        self.packets.push_back(packet);
     }
 }
 
@@ -204,6 +222,10 @@ pub struct Tcb {
     sack_permitted: bool,
     /// The peer's MSS (or the 536/1220 default, MUST-15).
     peer_mss: u16,
+    /// ECN negotiation and signalling (RFC 3168 §6.1).
+    ecn: ecn::Ecn,
+    /// MSS the path MTU allows, once an ICMP error reported it (RFC 1191, RFC 8201).
+    path_mss: Option<u16>,
 
     // Buffers.
     tx: Ring,
@@ -220,6 +242,9 @@ pub struct Tcb {
 
     /// Pending SO_ERROR.
     pub error: Option<Error>,
+    /// The last soft error an ICMP message reported (SHLD-25): SO_ERROR returns it when no
+    /// hard error is pending, and a connection that times out reports it instead of ETIMEDOUT.
+    pub soft_error: Option<Error>,
 
     timers: Timers,
     rtt: RttEstimator,
@@ -279,6 +304,8 @@ impl Tcb {
             ts_offset,
             sack_permitted: false,
             peer_mss: default_mss,
+            ecn: ecn::Ecn::default(),
+            path_mss: None,
             tx,
             rx,
             ooo: Assembler::default(),
@@ -287,6 +314,7 @@ impl Tcb {
             rd_shut: false,
             app_closed: false,
             error: None,
+            soft_error: None,
             timers: Timers::default(),
             rtt: RttEstimator::new(profile.initial_rto),
             cc: Congestion::new(u32::from(default_mss)),
@@ -420,11 +448,11 @@ impl Tcb {
         self.settings.max_seg.map_or(mss, |m| m.min(mss)).max(64)
     }
 
-    /// Effective send MSS (MUST-16): the peer's MSS capped by our MTU and TCP_MAXSEG, less the
-    /// options every segment carries.
+    /// Effective send MSS (MUST-16): the peer's MSS capped by our MTU, TCP_MAXSEG and the path
+    /// MTU, less the options every segment carries.
     fn eff_snd_mss(&self) -> u32 {
         let mut mss = u32::from(self.peer_mss);
-        if let Some(m) = self.settings.max_seg {
+        for m in [self.settings.max_seg, self.path_mss].into_iter().flatten() {
             mss = mss.min(u32::from(m));
         }
         let opts = if self.ts_enabled { 12 } else { 0 };
@@ -445,8 +473,14 @@ impl Tcb {
         self.ts_enabled.then(|| (self.now_ts(now), self.ts_recent))
     }
 
-    /// The header of an outgoing segment from this connection.
+    /// The header of an outgoing segment from this connection. ACKs echo congestion with ECE
+    /// while the peer has not answered it with CWR (RFC 3168 §6.1.3).
     fn header(&self, seq: Seq, flags: Flags, options: Options) -> TcpHeader {
+        let flags = if self.ecn.echo && flags.has(Flags::ACK) && !flags.has(Flags::SYN) {
+            flags | Flags::ECE
+        } else {
+            flags
+        };
         TcpHeader {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
@@ -505,9 +539,18 @@ impl Tcb {
         self.send_ack(cx, now);
     }
 
-    /// `<SEQ=SND.NXT><CTL=RST>`: the reset an application abort sends (RFC 9293 §3.10.5).
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>`: the reset an application abort sends.
+    ///
+    /// §3.10.5 writes it `<SEQ=SND.NXT><CTL=RST>`, but §3.1 says the acknowledgment number "is
+    /// always sent" once the connection is synchronized; every state that aborts with a RST has
+    /// RCV.NXT, so the ACK bit is set, as Linux and the BSDs do.
     fn send_reset(&mut self, cx: &mut Ctx<'_>) {
-        self.emit(cx, self.snd_nxt, Flags::RST, Options::default());
+        self.emit(
+            cx,
+            self.snd_nxt,
+            Flags::RST | Flags::ACK,
+            Options::default(),
+        );
     }
 
     /// Enters CLOSED after an abort: queues flushed, timers stopped, error recorded for the

@@ -55,6 +55,7 @@ impl Tcb {
             profile.timestamps,
             profile.sack_permitted,
         );
+        tcb.ecn_on_syn(profile, syn);
         tcb.init_rcv_wnd();
         tcb.accept_peer_syn(syn);
         tcb.output(cx, now);

@@ -38,7 +38,7 @@ impl Tcb {
         let flags = if self.state == State::SynSent {
             Flags::SYN
         } else {
-            Flags::SYN | Flags::ACK
+            Flags::SYN | Flags::ACK | self.ecn_syn_flags()
         };
         let opts = self.syn_options(cx.profile, now);
         self.emit(cx, self.iss, flags, opts);
@@ -84,7 +84,9 @@ impl Tcb {
     fn send_segment(&mut self, cx: &mut Ctx<'_>, now: Duration, len: u32, fin: bool) {
         let sent_off = self.send_ptr - self.snd_una;
         let data_end = self.snd_una + self.tx.len() as u32;
-        let mut flags = Flags::ACK;
+        let retransmission = self.send_ptr < self.snd_nxt;
+        let (ecn_flags, ect) = self.ecn_for_data(len, retransmission);
+        let mut flags = Flags::ACK | ecn_flags;
         if len > 0 && self.send_ptr + len == data_end {
             // MUST-61: PSH on the last buffered segment (no PUSH call in this API).
             flags = flags | Flags::PSH;
@@ -98,14 +100,14 @@ impl Tcb {
             ..Options::default()
         };
         let hdr = self.header(self.send_ptr, flags, opts);
-        cx.out.send(
+        cx.out.send_marked(
             self.local,
             self.remote,
             &hdr,
             self.tx.slices(sent_off as usize, len as usize),
+            ect,
         );
         self.after_emit(flags);
-        let retransmission = self.send_ptr < self.snd_nxt;
         self.send_ptr += len + u32::from(fin);
         if retransmission {
             // Karn (RFC 6298 §3): retransmitted data is never timed.
@@ -177,6 +179,12 @@ impl Tcb {
         } else {
             self.timers.rtx = None;
         }
+        self.arm_keepalive();
+    }
+
+    /// Keep-alive deadline (§3.8.4, MUST-26): the idle interval counts from the last segment
+    /// received, so it needs no `now` and can be re-armed whenever the settings change.
+    pub(super) fn arm_keepalive(&mut self) {
         self.timers.keepalive = (self.settings.keepalive
             && matches!(self.state, State::Established | State::CloseWait))
         .then(|| {

@@ -53,7 +53,7 @@ impl Tcb {
                     if self.passive {
                         self.delete();
                     } else {
-                        self.abort_with(Some(Error::TimedOut));
+                        self.give_up();
                     }
                     return false;
                 }
@@ -67,7 +67,7 @@ impl Tcb {
                 let outstanding = self.snd_nxt - self.snd_una;
                 // MUST-20 R2 / MUST-21 user timeout (§3.10.8): give up without progress.
                 if outstanding > 0 && waited >= user_limit.unwrap_or(profile.r2) {
-                    self.abort_with(Some(Error::TimedOut));
+                    self.give_up();
                     return false;
                 }
                 if self.snd_wnd == 0 && !self.tx.is_empty() && outstanding <= 1 {
@@ -91,6 +91,13 @@ impl Tcb {
         true
     }
 
+    /// Aborts a connection whose timer gave up. It reports the last soft ICMP error if there
+    /// was one (it says why nothing got through, SHLD-25), else ETIMEDOUT.
+    fn give_up(&mut self) {
+        let error = self.soft_error.take().unwrap_or(Error::TimedOut);
+        self.abort_with(Some(error));
+    }
+
     /// Keep-alive (§3.8.4, MUST-24..29): `<SEQ=SND.UNA-1><ACK=RCV.NXT>` with no data after the
     /// idle time, and an abort after the configured number of unanswered probes.
     fn on_keepalive(&mut self, cx: &mut Ctx<'_>, now: Duration) -> bool {
@@ -100,7 +107,7 @@ impl Tcb {
         }
         if self.keep_probes >= self.settings.keep_count {
             self.send_reset(cx);
-            self.abort_with(Some(Error::TimedOut));
+            self.give_up();
             return false;
         }
         let opts = Options {

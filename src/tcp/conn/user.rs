@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{AckDue, Ctx, Tcb};
+use super::{AckDue, Ctx, SockSettings, Tcb};
 
 impl Tcb {
     /// Queues as much of `data` as the send buffer takes and transmits what may go now.
@@ -47,10 +47,19 @@ impl Tcb {
         }
     }
 
+    /// Applies socket options set after the connection exists: resizes the buffers and re-arms
+    /// the keep-alive timer, so that SO_KEEPALIVE or TCP_KEEPIDLE on an idle connection takes
+    /// effect without waiting for the next segment (MUST-24, MUST-27).
+    pub fn apply_settings(&mut self, settings: SockSettings) {
+        self.set_buffers(settings.rcvbuf, settings.sndbuf);
+        self.settings = settings;
+        self.arm_keepalive();
+    }
+
     /// Resizes the buffers (SO_RCVBUF / SO_SNDBUF before or during the connection).
     /// The receive buffer keeps out-of-order data in place, so it is only resized while none is
     /// held; RCV.WND never exceeds the new free space.
-    pub fn set_buffers(&mut self, rcvbuf: usize, sndbuf: usize) {
+    fn set_buffers(&mut self, rcvbuf: usize, sndbuf: usize) {
         if self.ooo.is_empty() {
             self.rx.set_capacity(rcvbuf.max(self.rx.len()));
             self.rcv_wnd = self.rcv_wnd.min(self.rx.free() as u32);

@@ -400,8 +400,12 @@ mod s3_10_7_2_listen {
         let o = p.one();
         // The data is queued, not acknowledged yet (RCV.NXT = SEG.SEQ + 1).
         assert_eq!(o.ack, p.nxt - 5);
-        p.nxt = o.ack;
+        // The ACK that completes the handshake comes after the text (SEQ = 1 + 5).
         p.raw(Flags::ACK, p.nxt, p.host_nxt, &[]);
+        p.expect_nothing();
+        // Processing the queued text owes an ACK of it, delayed under half a second.
+        p.run_for(Duration::from_millis(499));
+        p.expect_ack();
         let (fd, _) = p.host.accept(p.listener.unwrap()).unwrap();
         assert_eq!(p.host.recv(fd, 10, false, p.now), Ok(b"early".to_vec()));
     }
@@ -694,6 +698,18 @@ mod s3_10_7_4_syn_received {
         p.raw(Flags::SYN, p.nxt + 5, Seq(0), &[]);
         p.expect_nothing();
         assert_eq!(p.state(), State::Closed);
+    }
+
+    /// RFC 793 §3.9 (SYN-RECEIVED, fourth check): an in-window SYN is an error: a reset taking
+    /// its sequence number from SEG.ACK (§3.4), and the connection is deleted; the listener stays.
+    #[test]
+    fn in_window_syn_ack_resets_under_793() {
+        let mut p = Peer::syn_received_passive(p793());
+        p.raw(Flags::SYN | Flags::ACK, p.nxt + 100, p.host_nxt, &[]);
+        p.expect_rst_seq(p.host_nxt);
+        assert_eq!(p.state(), State::Closed);
+        let listener = p.host.connections();
+        assert!(listener.iter().any(|c| c.state == State::Listen));
     }
 
     /// A retransmitted SYN (SEQ = IRS) fails the sequence test: `A`.
@@ -989,6 +1005,18 @@ mod s3_10_7_4_per_state {
         assert_eq!(p.state(), State::Closed);
     }
 
+    /// SHLD-3 in FIN-WAIT-1: the data does not acknowledge our FIN, so the reset takes SEG.ACK
+    /// (the peer's RCV.NXT), not SND.NXT, as its sequence number (§3.5.2).
+    #[test]
+    fn data_after_close_before_fin_acked_gets_rst_from_its_ack() {
+        let mut p = Peer::fin_wait_1(p9293());
+        p.host.close(p.fd.unwrap(), p.now).unwrap();
+        let seq = p.nxt;
+        p.raw(Flags::ACK | Flags::PSH, seq, p.host_nxt - 1, b"late");
+        p.expect_rst_seq(p.host_nxt - 1);
+        assert_eq!(p.state(), State::Closed);
+    }
+
     #[test]
     fn closing_ack_of_fin_goes_to_time_wait_else_ignored() {
         let mut p = Peer::closing(p9293());
@@ -1026,14 +1054,21 @@ mod s3_10_7_4_per_state {
         assert_eq!(p.state(), State::Closed);
     }
 
+    /// §3.10.7.4 ACK check in TIME-WAIT: an in-window segment is acknowledged (its text is
+    /// ignored, RCV.NXT stays) and restarts 2×MSL; a bare ACK is not answered.
     #[test]
-    fn time_wait_ignores_data_and_ack() {
+    fn time_wait_acks_data_without_delivering_it_and_ignores_bare_ack() {
         let mut p = Peer::time_wait(p9293());
-        p.raw(Flags::ACK, p.nxt, p.host_nxt, b"x");
-        p.expect_nothing();
         p.raw(Flags::ACK, p.nxt, p.host_nxt, &[]);
         p.expect_nothing();
+        p.advance(Duration::from_secs(100));
+        p.raw(Flags::ACK, p.nxt, p.host_nxt, b"x");
+        p.expect_ack();
         assert_eq!(p.state(), State::TimeWait);
+        p.run_for(Duration::from_secs(239));
+        assert_eq!(p.state(), State::TimeWait);
+        p.run_for(Duration::from_secs(2));
+        assert_eq!(p.state(), State::Closed);
     }
 
     /// MAY-2: a SYN beyond RCV.NXT reopens a TIME-WAIT connection with a larger ISS.
@@ -1078,7 +1113,8 @@ mod s3_6_closing {
         p.out();
         p.host.close(p.fd.unwrap(), p.now).unwrap();
         let o = p.one();
-        assert_eq!((o.flags, o.seq), (Flags::RST, p.host_nxt));
+        assert_eq!((o.flags, o.seq), (Flags::RST | Flags::ACK, p.host_nxt));
+        assert_eq!(o.ack, p.nxt, "the reset carries RCV.NXT (§3.1)");
         assert_eq!(p.state(), State::Closed);
     }
 
@@ -1089,7 +1125,7 @@ mod s3_6_closing {
             .setsockopt(p.fd.unwrap(), SockOpt::Linger(Some(0)))
             .unwrap();
         p.host.close(p.fd.unwrap(), p.now).unwrap();
-        assert_eq!(p.one().flags, Flags::RST);
+        assert_eq!(p.one().flags, Flags::RST | Flags::ACK);
         assert!(p.host.connections().iter().all(|c| c.remote.is_none()));
     }
 
@@ -1115,7 +1151,7 @@ mod s3_6_closing {
         let mut p = Peer::syn_received_passive(p9293());
         p.send(Flags::ACK, &[]);
         p.host.close(p.listener.unwrap(), p.now).unwrap();
-        assert_eq!(p.one().flags, Flags::RST);
+        assert_eq!(p.one().flags, Flags::RST | Flags::ACK);
         assert!(p.host.connections().is_empty());
     }
 
@@ -1432,31 +1468,6 @@ mod s3_7_s3_8_data_transfer {
         assert_eq!((o.seq, o.len), (first, 536));
     }
 
-    /// Keep-alive (MUST-24..29): off by default; when on, probes SND.UNA-1 after idle time.
-    #[test]
-    fn keepalive_probes_and_gives_up() {
-        let mut p = Peer::established(p9293());
-        let fd = p.fd.unwrap();
-        assert_eq!(p.host.poll_at(), None);
-        p.host.setsockopt(fd, SockOpt::KeepAlive(true)).unwrap();
-        p.host
-            .setsockopt(fd, SockOpt::KeepIdle(Duration::from_secs(10)))
-            .unwrap();
-        p.host
-            .setsockopt(fd, SockOpt::KeepIntvl(Duration::from_secs(2)))
-            .unwrap();
-        p.host.setsockopt(fd, SockOpt::KeepCnt(2)).unwrap();
-        p.host.send(fd, b"x", p.now).unwrap();
-        p.out();
-        p.send(Flags::ACK, &[]);
-        p.run_for(Duration::from_secs(11));
-        let o = p.one();
-        assert_eq!((o.seq, o.len), (p.host_nxt - 1, 0));
-        p.run_for(Duration::from_secs(10));
-        assert_eq!(p.state(), State::Closed);
-        assert_eq!(p.host.recv(fd, 1, false, p.now), Err(Error::TimedOut));
-    }
-
     /// MUST-39: the window re-opens only in steps of min(buffer/2, MSS), with an update.
     #[test]
     fn receiver_sws_avoidance() {
@@ -1476,3 +1487,7 @@ mod s3_7_s3_8_data_transfer {
         assert!(p.now < p.now + MS);
     }
 }
+
+mod ecn;
+mod icmp;
+mod keepalive;
