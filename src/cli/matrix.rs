@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use tcpconf::report::Counts;
 use tcpconf::report::matrix::{self, Generate, Status};
-use tcpconf::stack::{self, StackOptions};
+use tcpconf::stack;
 
 /// Arguments of `tcpconf matrix`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +40,7 @@ pub struct MatrixArgs {
 /// the report on disk is stale), 2 on a usage or I/O error.
 pub fn run(args: &MatrixArgs) -> anyhow::Result<ExitCode> {
     for name in &args.stacks {
-        stack::by_name(name, &StackOptions::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        stack::check_name(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)

@@ -81,8 +81,8 @@ const PROFILE_STACKS: &[&str] = &["reference"];
 pub fn stack_options(stack: &str, meta: &ScriptMeta) -> Result<StackOptions, String> {
     match meta.profile {
         Some(p) if PROFILE_STACKS.contains(&stack) => Ok(StackOptions {
-            profile: Some(p.name().to_string()),
-            via: None,
+            script_profile: Some(p.name().to_string()),
+            ..StackOptions::default()
         }),
         Some(Profile::Rfc793) => Err(format!(
             "the script tests the rfc793 profile (the original RFC 793 rules); stack `{stack}` has \
@@ -174,7 +174,7 @@ mod tests {
         };
         let reference = stack_options("reference", &meta);
         assert_eq!(
-            reference.ok().and_then(|o| o.profile).as_deref(),
+            reference.ok().and_then(|o| o.script_profile).as_deref(),
             Some("rfc793")
         );
         assert!(stack_options("linux", &meta).is_err());
