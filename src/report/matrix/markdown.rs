@@ -46,8 +46,8 @@ fn header(report: &Report, out: &mut String) {
          [`index.html`](index.html).\n\n",
     );
     out.push_str(
-        "Regenerate the reference column (anywhere, virtual time):\n\n\
-         ```\ncargo run --release -- matrix --stacks reference\n```\n\n\
+        "Regenerate the virtual-time columns (anywhere, in about a second):\n\n\
+         ```\ncargo run --release -- matrix --stacks reference,smoltcp\n```\n\n\
          Regenerate the Linux column (as root; the other columns in `results.json` are kept):\n\n\
          ```\nsudo target/release/tcpconf matrix --stacks linux -j 2 --retries 2\n```\n\n",
     );
