@@ -27,7 +27,8 @@ form input[type=search] { width: 240px; }
 #shown { color: #495057; }
 #layout { display: flex; gap: 16px; padding: 10px 20px; align-items: flex-start; }
 #matrix thead th { position: sticky; top: 44px; background: #fff; z-index: 1; }
-#matrix th small { display: block; font-weight: normal; color: #6c757d; max-width: 260px; }
+#matrix th small { display: block; font-weight: normal; color: #6c757d; max-width: 260px;
+  max-height: 2.9em; overflow: hidden; }
 tr.area th { background: #e7f5ff; font-size: 15px; }
 td.script code { font-size: 12px; }
 td.script .title { color: #495057; font-size: 12px; }
@@ -200,9 +201,9 @@ fn table(report: &Report, h: &mut String) {
     for c in &report.stacks {
         let _ = write!(
             h,
-            "<th data-stack=\"{s}\">{s}<small>{} · {}</small></th>",
-            esc(&c.version),
-            esc(&c.profile),
+            "<th data-stack=\"{s}\">{s}<small title=\"{v} · {p}\">{v} · {p}</small></th>",
+            v = esc(&c.version),
+            p = esc(&c.profile),
             s = esc(&c.stack)
         );
     }
