@@ -243,13 +243,13 @@ impl Run {
         }
     }
 
-    /// Releases everything: the namespace thread first (abandoning a blocked call), then every
-    /// socket of the namespace — also those without an fd, which `SOCK_DESTROY` aborts so that no
-    /// orphan keeps retransmitting into a namespace nobody can see — then the fds, the TUN device's
-    /// through the `reaper`.
+    /// Releases everything: first every socket of the namespace — also those without an fd, which
+    /// `SOCK_DESTROY` aborts so that no orphan keeps retransmitting into a namespace nobody can see,
+    /// and which wakes any call still blocked on one — then the namespace and closer threads
+    /// (abandoning a blocked call), then the fds, the TUN device's through the `reaper`.
     fn shutdown(mut self) -> Result<(), StackError> {
-        let stopped = self.ns.stop();
         self.destroy_all();
+        let stopped = self.ns.stop();
         self.sockets.close_all();
         reaper::release(self.tun);
         stopped

@@ -102,7 +102,6 @@ enum Request {
         reply: mpsc::SyncSender<io::Result<Child>>,
     },
     Block(Pending),
-    LingerClose(OwnedFd),
     Stop,
 }
 
@@ -133,6 +132,8 @@ impl Notifier {
 pub(crate) struct Namespace {
     requests: mpsc::Sender<Request>,
     wake: PipeWriter,
+    /// Feeds the closer thread (see `Closer`) directly, without a hop through the namespace thread.
+    closer: Option<mpsc::Sender<OwnedFd>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -142,7 +143,6 @@ impl std::fmt::Debug for Request {
             Request::Socket { .. } => "Socket",
             Request::Spawn { .. } => "Spawn",
             Request::Block(_) => "Block",
-            Request::LingerClose(_) => "LingerClose",
             Request::Stop => "Stop",
         })
     }
@@ -196,27 +196,42 @@ impl Namespace {
         let thread = std::thread::Builder::new()
             .name("tcpconf-netns".into())
             .spawn(move || {
-                let inside = enter_and_configure(&net);
-                let ok = inside.is_ok();
-                if ready_tx.send(inside).is_ok() && ok {
+                let ready = enter_and_configure(&net).and_then(|inside| {
+                    let closer = Closer::start(&notifier, clock)?;
+                    Ok((inside, closer))
+                });
+                let (inside, closer) = match ready {
+                    Ok((inside, (closer, sender))) => (Ok((inside, sender)), Some(closer)),
+                    Err(e) => (Err(e), None),
+                };
+                if ready_tx.send(inside).is_ok()
+                    && let Some(closer) = closer
+                {
                     serve(request_rx, wake_rx, notifier, clock);
+                    // Runs once the engine has dropped its sender; its last close, if any, was
+                    // unblocked by teardown's SOCK_DESTROY.
+                    let _ = closer.join();
                 }
             })
             .map_err(adapter("spawning the namespace thread"))?;
         let mut ns = Namespace {
             requests,
             wake,
+            closer: None,
             thread: Some(thread),
         };
         match ready_rx.recv() {
-            Ok(Ok(inside)) => Ok((
-                ns,
-                inside,
-                Completions {
-                    rx: done_rx,
-                    wake: done_wake_rx,
-                },
-            )),
+            Ok(Ok((inside, closer))) => {
+                ns.closer = Some(closer);
+                Ok((
+                    ns,
+                    inside,
+                    Completions {
+                        rx: done_rx,
+                        wake: done_wake_rx,
+                    },
+                ))
+            }
             Ok(Err(e)) => {
                 ns.stop()?;
                 Err(e)
@@ -273,7 +288,10 @@ impl Namespace {
 
     /// Closes a lingering socket on a helper thread (close may wait for the peer's ACK).
     pub(crate) fn linger_close(&self, fd: OwnedFd) -> Result<(), StackError> {
-        self.ask(Request::LingerClose(fd))
+        self.closer
+            .as_ref()
+            .and_then(|c| c.send(fd).ok())
+            .ok_or_else(|| StackError::Adapter("the closer thread is gone".into()))
     }
 
     /// Stops the namespace thread (abandoning a blocked call) and waits for it to end.
@@ -281,6 +299,9 @@ impl Namespace {
         let Some(thread) = self.thread.take() else {
             return Ok(());
         };
+        // Without a sender the closer ends after its current close, and the namespace thread
+        // joins it on the way out.
+        self.closer = None;
         let _ = self.ask(Request::Stop);
         thread
             .join()
@@ -336,7 +357,6 @@ fn serve(
                     let _ = reply.send(Command::new("/bin/sh").arg("-c").arg(command).spawn());
                 }
                 Ok(Request::Block(p)) => pending = Some(p),
-                Ok(Request::LingerClose(fd)) => linger_close(fd, &notifier, clock),
                 Ok(Request::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
                 Err(mpsc::TryRecvError::Empty) => break,
             }
@@ -355,27 +375,36 @@ fn new_socket(domain: Domain, nonblocking: bool) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn linger_close(fd: OwnedFd, notifier: &Notifier, clock: RealClock) {
-    let raw = fd.into_raw_fd();
-    let close_and_report = move |notifier: &Notifier| {
-        // SAFETY: we own `raw` (taken from an OwnedFd above) and give it up here.
-        let outcome = match sys::check(unsafe { libc::close(raw) }) {
-            Ok(_) => SyscallOutcome::ok(0),
-            Err(e) => SyscallOutcome::err(e),
-        };
-        notifier.send(Completion {
-            at: clock.now(),
-            finished: Finished::plain(outcome),
-        });
-    };
-    let helper = notifier.try_clone().and_then(|own| {
-        std::thread::Builder::new()
-            .name("tcpconf-close".into())
-            .spawn(move || close_and_report(&own))
-    });
-    if helper.is_err() {
-        // No helper thread: close here. The call still completes, only this thread waits for it.
-        close_and_report(notifier);
+/// The thread that performs `close()` on lingering sockets, which may block until the peer ACKs
+/// the FIN (`SO_LINGER` with a timeout). It exists for the whole run so that such a close costs one
+/// thread wake-up, not a thread spawn, before its FIN leaves; it is spawned by the namespace thread
+/// and so lives in the namespace too.
+struct Closer;
+
+impl Closer {
+    fn start(
+        notifier: &Notifier,
+        clock: RealClock,
+    ) -> Result<(JoinHandle<()>, mpsc::Sender<OwnedFd>), StackError> {
+        let notifier = notifier.try_clone().map_err(adapter("pipe"))?;
+        let (tx, rx) = mpsc::channel::<OwnedFd>();
+        let thread = std::thread::Builder::new()
+            .name("tcpconf-closer".into())
+            .spawn(move || {
+                for fd in rx {
+                    // SAFETY: we own the fd and give it up here.
+                    let outcome = match sys::check(unsafe { libc::close(fd.into_raw_fd()) }) {
+                        Ok(_) => SyscallOutcome::ok(0),
+                        Err(e) => SyscallOutcome::err(e),
+                    };
+                    notifier.send(Completion {
+                        at: clock.now(),
+                        finished: Finished::plain(outcome),
+                    });
+                }
+            })
+            .map_err(adapter("spawning the closer thread"))?;
+        Ok((thread, tx))
     }
 }
 
@@ -550,6 +579,24 @@ pub(crate) fn probe_profile() -> Result<String, StackError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_privileges_are_the_environment_and_say_how_to_fix_them() {
+        let e = setup_error("creating the TUN device")(io::Error::from_raw_os_error(libc::EPERM));
+        match e {
+            StackError::Environment(msg) => {
+                assert!(msg.contains("creating the TUN device"), "{msg}");
+                assert!(msg.contains("run tcpconf as root"), "{msg}");
+                assert!(
+                    msg.contains("setcap cap_net_admin,cap_sys_admin+ep"),
+                    "{msg}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = setup_error("x")(io::Error::from_raw_os_error(libc::EINVAL));
+        assert!(matches!(e, StackError::Adapter(_)), "{e:?}");
+    }
 
     #[test]
     fn networks_mask_host_bits() {
