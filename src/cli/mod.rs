@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod check;
+mod matrix;
 mod run;
 
 /// TCP conformance test harness: packetdrill-style scripts against a TCP stack, per RFC 9293 clause.
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Check scripts (syntax and meaning) without running them.
     Check(check::CheckArgs),
+    /// Run the corpus on stacks and write the results matrix (conformance-report/).
+    Matrix(matrix::MatrixArgs),
     /// Run scripts against a stack under test and report pass / fail / skip / error.
     Run(Box<run::RunArgs>),
 }
@@ -32,6 +35,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Matrix(args)) => matrix::run(&args),
         Some(Command::Run(args)) => run::run(&args),
     };
     match result {

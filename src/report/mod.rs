@@ -10,6 +10,7 @@ use crate::engine::{RunResult, Verdict};
 mod human;
 mod json;
 mod junit;
+pub mod matrix;
 mod tap;
 
 pub use human::{HumanOptions, write_human, write_result, write_summary};
