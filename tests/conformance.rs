@@ -30,21 +30,6 @@ fn expectations_dir() -> PathBuf {
     root().join("conformance-report").join("expectations")
 }
 
-/// Whether this process may create network namespaces and TUN devices (CAP_NET_ADMIN, bit 12 of
-/// the effective capability set).
-fn has_cap_net_admin() -> bool {
-    const CAP_NET_ADMIN: u32 = 12;
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        })
-        .is_some_and(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
-}
-
 /// Why `stack` cannot run here, or `None` when it can.
 fn unavailable(stack: &str) -> Option<String> {
     let registered = tcpconf::stack::STACKS.iter().any(|(n, _)| *n == stack);
@@ -53,9 +38,9 @@ fn unavailable(stack: &str) -> Option<String> {
             "the {stack} adapter is not registered in this build (stack::STACKS)"
         ));
     }
-    if stack == "linux" && !has_cap_net_admin() {
+    if stack == "linux" && !tcpconf::stack::linux::has_privileges() {
         return Some(
-            "no CAP_NET_ADMIN: the linux stack runs in a private network namespace; run the suite \
+            "no CAP_NET_ADMIN/CAP_SYS_ADMIN: the linux stack runs in a private network namespace; run the suite \
              as root"
                 .into(),
         );
