@@ -22,6 +22,9 @@ use tcpconf::report::matrix::{CorpusScript, Expectations, corpus, model};
 /// The stacks the suite knows, in column order.
 const STACKS: [&str; 3] = ["reference", "linux", "smoltcp"];
 
+/// Runs of one trial when the engine reports its own lateness (real-time stacks on a busy machine).
+const HARNESS_LATE_ATTEMPTS: u32 = 3;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -62,12 +65,23 @@ fn script_trial(
         if let Err(reason) = corpus::stack_options(stack, &script.meta) {
             return Ok(Completion::ignored_with(reason));
         }
-        let result = corpus::run_script(stack, &script, &RunOptions::default());
+        let mut result = corpus::run_script(stack, &script, &RunOptions::default());
+        // A real-time run in which the engine itself fell behind schedule says nothing about the
+        // stack (the machine was busy): run it again, a bounded number of times. Nothing else is
+        // retried, so a flaky stack behaviour still fails the trial.
+        let mut attempts = 1;
+        while result.verdict.is_harness_late() && attempts < HARNESS_LATE_ATTEMPTS {
+            result = corpus::run_script(stack, &script, &RunOptions::default());
+            attempts += 1;
+        }
         let expected = expectations.expected(&script.id);
         match model::mismatch(&result.verdict, expected) {
             None => Ok(Completion::Completed),
             Some(message) => {
                 let mut text = format!("{}: {message}", script.path.display());
+                if attempts > 1 {
+                    text.push_str(&format!("\n  after {attempts} attempts"));
+                }
                 if let Some(d) = expectations.get(&script.id) {
                     text.push_str(&format!("\n  listed deviation: {} ({})", d.reason, d.rfc));
                 }

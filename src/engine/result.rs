@@ -87,6 +87,9 @@ pub enum Verdict {
     },
 }
 
+/// How the message of a [`Verdict::Error`] for the engine's own lateness begins.
+pub(crate) const HARNESS_LATE: &str = "tcpconf fell behind its schedule";
+
 impl Verdict {
     /// The verdict's name: `pass`, `fail`, `skip` or `error`.
     pub fn name(&self) -> &'static str {
@@ -101,6 +104,13 @@ impl Verdict {
     /// True only for [`Verdict::Pass`].
     pub fn is_pass(&self) -> bool {
         matches!(self, Verdict::Pass)
+    }
+
+    /// True for the error the engine reports when it could not keep its own schedule (an
+    /// injection or syscall started past the tolerance): a property of the machine's load, not of
+    /// the stack, so running the script again is legitimate.
+    pub fn is_harness_late(&self) -> bool {
+        matches!(self, Verdict::Error { message, .. } if message.starts_with(HARNESS_LATE))
     }
 
     /// The script line the verdict points at, if any.

@@ -916,3 +916,27 @@ fn icmpv6_packet_too_big_carries_a_32_bit_mtu() {
     assert_eq!(m.body.len(), 48, "IPv6 header and 8 bytes of TCP");
     assert_eq!(&m.body[44..48], &(ISN + 1).to_be_bytes());
 }
+
+/// When the engine itself cannot keep a real-time schedule (here: an adapter that takes 30 ms of
+/// real time inside a call that returns at once), the late start of the next event is the
+/// harness's failure — an `error` that says so — never a `fail` of the stack.
+#[test]
+fn the_engines_own_lateness_is_an_error_not_a_failure() {
+    let mut slow = Fake::new(|_, input| {
+        if let Input::Call(Syscall::Bind { .. }) = input {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    });
+    slow.caps.time = crate::stack::TimeModel::Real;
+    let r = run_text(LISTEN, &mut slow, &RunOptions::default());
+    assert!(r.verdict.is_harness_late(), "{:?}", r.verdict);
+    let Verdict::Error { message, location } = &r.verdict else {
+        unreachable!("is_harness_late holds only for errors");
+    };
+    assert_eq!(location.as_ref().map(|l| l.line), Some(4));
+    assert!(message.contains("system call start"), "{message}");
+    assert!(
+        message.contains("says nothing about the stack"),
+        "{message}"
+    );
+}

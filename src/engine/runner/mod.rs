@@ -27,6 +27,7 @@ use super::inbound::{self, BuildError};
 use super::matcher::{self, MatchContext};
 use super::notation;
 use super::options::Settings;
+use super::result::HARNESS_LATE;
 use super::result::{Failure, Location, Measurement};
 use super::stop::{Stop, location};
 use super::syscalls::{self, Env, EvalError, Evaluated};
@@ -346,7 +347,9 @@ impl<'s> Runner<'s> {
         Ok(())
     }
 
-    /// Checks the start of an event the engine executes itself (real time can be late).
+    /// Checks the start of an event the engine executes itself. Real time can make it late, and
+    /// that is the harness's failure, not the stack's: a call that blocks is judged at the call
+    /// itself, so what remains is the engine's own scheduling (architecture rule 3: an `error`).
     fn check_start(
         &self,
         loc: &Location,
@@ -358,8 +361,15 @@ impl<'s> Runner<'s> {
         if self.prev.is_none() {
             return Ok(());
         }
-        timing::check(r.due, self.now, tolerance, what)
-            .map_err(|m| Stop::fail(Some(loc.clone()), m))
+        timing::check(r.due, self.now, tolerance, what).map_err(|m| {
+            Stop::error(
+                Some(loc.clone()),
+                format!(
+                    "{HARNESS_LATE}: {m} (this says nothing about the stack: the machine was too \
+                     busy; run fewer scripts at once with -j, or raise --tolerance_usecs)"
+                ),
+            )
+        })
     }
 
     // ---- the end ---------------------------------------------------------------------------
