@@ -176,7 +176,7 @@ pub fn generate(g: &Generate) -> Result<(Report, Vec<StackRun>), MatrixError> {
 
 /// Runs again, up to `g.retries` times, the scripts of a real-time stack whose verdict differs
 /// from the expectation: on a loaded machine the harness itself can be late (an injection or a
-/// syscall past the timing tolerance), which the engine reports as a failure. Each script keeps its
+/// syscall past the timing tolerance), which the engine reports as an error. Each script keeps its
 /// last run; the returned attempt counts are shown in the report, so a flaky cell stays visible.
 fn retry(
     stack: &str,
