@@ -24,12 +24,12 @@
 
 mod blocking;
 mod diag;
-mod netlink;
-mod netns;
-mod reaper;
+pub(crate) mod netlink;
+pub(crate) mod netns;
+pub(crate) mod reaper;
 mod sockets;
-mod sys;
-mod tun;
+pub(crate) mod sys;
+pub(crate) mod tun;
 
 use std::sync::OnceLock;
 use std::time::Duration;
