@@ -52,7 +52,7 @@ use crate::stack::{
 const LINGER_GRACE: Duration = Duration::from_millis(5);
 
 /// Largest packet a TUN read can return (the IPv4/IPv6 length fields' limit plus headroom).
-const TUN_BUF: usize = 65_536 + 64;
+pub(crate) const TUN_BUF: usize = 65_536 + 64;
 
 /// The Linux kernel's TCP, driven through a TUN device in a private network namespace.
 #[derive(Debug, Default)]
@@ -99,7 +99,7 @@ fn kernel_release() -> String {
 
 /// IPv6 packets the kernel sends on its own (neighbour discovery, router solicitations, MLD
 /// reports), which the namespace's sysctls should prevent; dropped here in case they did not.
-fn is_ipv6_noise(packet: &[u8]) -> bool {
+pub(crate) fn is_ipv6_noise(packet: &[u8]) -> bool {
     const HOP_BY_HOP: u8 = 0;
     const ICMPV6: u8 = 58;
     if packet.first().map(|b| b >> 4) != Some(6) {
