@@ -173,6 +173,37 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_stack_attaches_via_tun_and_nothing_else() {
+        let via = |v: &str| StackOptions {
+            via: Some(v.into()),
+            profile: Some("rfc793".into()),
+            ..StackOptions::default()
+        };
+        let info = by_name("reference", &via("tun")).map(|s| s.info()).ok();
+        let info = info.as_ref();
+        assert_eq!(info.map(|i| i.name.as_str()), Some("reference"));
+        assert_eq!(
+            info.map(|i| i.capabilities.time),
+            Some(super::super::TimeModel::Real)
+        );
+        assert_eq!(info.map(|i| i.profile.as_str()), Some("rfc793 via tun"));
+        match by_name("reference", &via("tap")) {
+            Err(StackError::Environment(msg)) => {
+                assert!(
+                    msg.contains("--via tap") && msg.contains("--via tun"),
+                    "{msg}"
+                );
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("--via tap was accepted"),
+        }
+        assert!(matches!(
+            by_name("linux", &via("tun")),
+            Err(StackError::Environment(_))
+        ));
+    }
+
+    #[test]
     fn smoltcp_and_exec_are_registered() {
         let smoltcp = by_name("smoltcp", &StackOptions::default()).map(|s| s.info().name);
         assert_eq!(smoltcp.ok().as_deref(), Some("smoltcp"));

@@ -38,10 +38,11 @@ use super::tun::{TUN_NAME, Tun};
 use crate::clock::RealClock;
 use crate::stack::{Domain, Errno, NetConfig, StackError, SyscallOutcome};
 
-/// What a user without the needed privileges is told.
-pub(crate) const PRIVILEGE_HINT: &str = "the linux stack needs CAP_SYS_ADMIN (to create a private \
-     network namespace) and CAP_NET_ADMIN (to create and configure a TUN device in it): run \
-     tcpconf as root, or grant it the capabilities with \
+/// What a user without the needed privileges is told, by every stack that runs behind a TUN device
+/// in a private namespace (`linux`, `reference --via tun`).
+pub(crate) const PRIVILEGE_HINT: &str = "this stack runs in a private network namespace, which \
+     needs CAP_SYS_ADMIN (to create the namespace) and CAP_NET_ADMIN (to create and configure TUN \
+     devices in it): run tcpconf as root, or grant it the capabilities with \
      `sudo setcap cap_net_admin,cap_sys_admin+ep $(which tcpconf)`";
 
 /// Sysctls that decide behaviour scripts check, reported in the stack's profile.
