@@ -194,14 +194,43 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted.get(i).copied().unwrap_or_default()
 }
 
+/// Whether libtest's command line (as `cargo test [FILTER] -- [ARGS]` passes it) selects this
+/// test: `--list` is answered here; `--ignored`, `--skip` and filters are honoured.
+fn selected(args: &[String]) -> bool {
+    const WITH_VALUE: &[&str] = &[
+        "--test-threads",
+        "--color",
+        "--format",
+        "--logfile",
+        "--shuffle-seed",
+        "-Z",
+    ];
+    let (mut filters, mut args) = (Vec::new(), args.iter());
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--list" => {
+                println!("{NAME}: test");
+                return false;
+            }
+            "--ignored" => return false,
+            "--skip" => {
+                if args.next().is_some_and(|skip| NAME.contains(skip.as_str())) {
+                    return false;
+                }
+            }
+            a if WITH_VALUE.contains(&a) => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            filter => filters.push(filter),
+        }
+    }
+    filters.is_empty() || filters.iter().any(|f| NAME.contains(f))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        println!("{NAME}: test");
-        return ExitCode::SUCCESS;
-    }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    if !filters.is_empty() && !filters.iter().any(|f| NAME.contains(f.as_str())) {
+    if !selected(&args) {
         return ExitCode::SUCCESS;
     }
     if !privileged() {
