@@ -21,6 +21,11 @@
 //! because with no address on the input device the kernel's source validation would otherwise
 //! reject every forwarded packet.
 //!
+//! Being a real path, it treats packets as a router does, which virtual time does not: the kernel
+//! drops an injected IPv4 packet with a bad header checksum or a malformed IP header before the
+//! stack sees it, and does not forward one whose TTL / hop limit would expire in transit (a script
+//! injecting TTL 1 sees the stack receive nothing). TCP headers and checksums pass untouched.
+//!
 //! Forwarding happens inside the `write()` to the TUN (TUN without NAPI delivers in process
 //! context), so a packet the engine injected is queued on `tcpref0` before `inject` returns, and one
 //! the stack wrote is readable on `tcpconf0` before the stack thread moves on. The stack thread
