@@ -20,7 +20,10 @@ pub struct StackOptions {
 
 /// The stacks [`by_name`] can build, with one line each for `tcpconf run --help` and errors.
 pub const STACKS: &[(&str, &str)] = &[
-    ("reference", "the bundled TCP, in process, virtual time"),
+    (
+        "reference",
+        "the bundled TCP, in process, virtual time (--via tun: behind a TUN device, real time)",
+    ),
     (
         "linux",
         "the host kernel in a private network namespace, real time",
@@ -61,11 +64,6 @@ pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>,
     }
     match name {
         "reference" => {
-            if let Some(via) = &opts.via {
-                return Err(StackError::Unsupported(format!(
-                    "--via {via} is not supported by the reference stack yet"
-                )));
-            }
             let profile = match opts.profile.as_deref().or(opts.script_profile.as_deref()) {
                 None | Some("rfc9293") => crate::tcp::Profile::rfc9293(),
                 Some("rfc793") => crate::tcp::Profile::rfc793(),
@@ -75,7 +73,14 @@ pub fn by_name(name: &str, opts: &StackOptions) -> Result<Box<dyn Stack + Send>,
                     )));
                 }
             };
-            Ok(Box::new(super::reference::ReferenceStack::new(profile)))
+            match opts.via.as_deref() {
+                None => Ok(Box::new(super::reference::ReferenceStack::new(profile))),
+                Some("tun") => Ok(Box::new(super::reference::ReferenceTunStack::new(profile))),
+                Some(other) => Err(StackError::Environment(format!(
+                    "the reference stack cannot be attached --via {other}; the only attachment \
+                     is `--via tun` (a TUN device in a private network namespace, real time)"
+                ))),
+            }
         }
         "linux" => {
             no_options(name, opts)?;
@@ -163,6 +168,37 @@ mod tests {
         };
         assert!(matches!(
             by_name("reference", &bogus),
+            Err(StackError::Environment(_))
+        ));
+    }
+
+    #[test]
+    fn the_reference_stack_attaches_via_tun_and_nothing_else() {
+        let via = |v: &str| StackOptions {
+            via: Some(v.into()),
+            profile: Some("rfc793".into()),
+            ..StackOptions::default()
+        };
+        let info = by_name("reference", &via("tun")).map(|s| s.info()).ok();
+        let info = info.as_ref();
+        assert_eq!(info.map(|i| i.name.as_str()), Some("reference"));
+        assert_eq!(
+            info.map(|i| i.capabilities.time),
+            Some(super::super::TimeModel::Real)
+        );
+        assert_eq!(info.map(|i| i.profile.as_str()), Some("rfc793 via tun"));
+        match by_name("reference", &via("tap")) {
+            Err(StackError::Environment(msg)) => {
+                assert!(
+                    msg.contains("--via tap") && msg.contains("--via tun"),
+                    "{msg}"
+                );
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("--via tap was accepted"),
+        }
+        assert!(matches!(
+            by_name("linux", &via("tun")),
             Err(StackError::Environment(_))
         ));
     }

@@ -24,12 +24,12 @@
 
 mod blocking;
 mod diag;
-mod netlink;
-mod netns;
-mod reaper;
+pub(crate) mod netlink;
+pub(crate) mod netns;
+pub(crate) mod reaper;
 mod sockets;
-mod sys;
-mod tun;
+pub(crate) mod sys;
+pub(crate) mod tun;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -52,7 +52,7 @@ use crate::stack::{
 const LINGER_GRACE: Duration = Duration::from_millis(5);
 
 /// Largest packet a TUN read can return (the IPv4/IPv6 length fields' limit plus headroom).
-const TUN_BUF: usize = 65_536 + 64;
+pub(crate) const TUN_BUF: usize = 65_536 + 64;
 
 /// Whether this process may create network namespaces and TUN devices: CAP_NET_ADMIN and
 /// CAP_SYS_ADMIN in its effective set (as root). Tests use it to report themselves skipped.
@@ -113,7 +113,7 @@ fn kernel_release() -> String {
 
 /// IPv6 packets the kernel sends on its own (neighbour discovery, router solicitations, MLD
 /// reports), which the namespace's sysctls should prevent; dropped here in case they did not.
-fn is_ipv6_noise(packet: &[u8]) -> bool {
+pub(crate) fn is_ipv6_noise(packet: &[u8]) -> bool {
     const HOP_BY_HOP: u8 = 0;
     const ICMPV6: u8 = 58;
     if packet.first().map(|b| b >> 4) != Some(6) {

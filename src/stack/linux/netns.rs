@@ -18,6 +18,7 @@
 //! every thread, so the device and the namespace go with it. The host namespace is never touched:
 //! every netlink socket and sysctl write is made from this thread after it has unshared.
 
+use std::ffi::CStr;
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
@@ -37,10 +38,11 @@ use super::tun::{TUN_NAME, Tun};
 use crate::clock::RealClock;
 use crate::stack::{Domain, Errno, NetConfig, StackError, SyscallOutcome};
 
-/// What a user without the needed privileges is told.
-pub(crate) const PRIVILEGE_HINT: &str = "the linux stack needs CAP_SYS_ADMIN (to create a private \
-     network namespace) and CAP_NET_ADMIN (to create and configure a TUN device in it): run \
-     tcpconf as root, or grant it the capabilities with \
+/// What a user without the needed privileges is told, by every stack that runs behind a TUN device
+/// in a private namespace (`linux`, `reference --via tun`).
+pub(crate) const PRIVILEGE_HINT: &str = "this stack runs in a private network namespace, which \
+     needs CAP_SYS_ADMIN (to create the namespace) and CAP_NET_ADMIN (to create and configure TUN \
+     devices in it): run tcpconf as root, or grant it the capabilities with \
      `sudo setcap cap_net_admin,cap_sys_admin+ep $(which tcpconf)`";
 
 /// Sysctls that decide behaviour scripts check, reported in the stack's profile.
@@ -148,7 +150,8 @@ impl std::fmt::Debug for Request {
     }
 }
 
-fn nonblocking_pipe() -> io::Result<(PipeReader, PipeWriter)> {
+/// A pipe whose ends never block: a wake-up signal another thread can `poll` for.
+pub(crate) fn nonblocking_pipe() -> io::Result<(PipeReader, PipeWriter)> {
     let (r, w) = io::pipe()?;
     for fd in [r.as_raw_fd(), w.as_raw_fd()] {
         let flags = sys::get_flags(fd).map_err(io::Error::from)?;
@@ -157,7 +160,8 @@ fn nonblocking_pipe() -> io::Result<(PipeReader, PipeWriter)> {
     Ok((r, w))
 }
 
-fn drain_pipe(pipe: &mut PipeReader) {
+/// Empties a wake-up pipe.
+pub(crate) fn drain_pipe(pipe: &mut PipeReader) {
     let mut buf = [0u8; 64];
     while matches!(pipe.read(&mut buf), Ok(n) if n > 0) {}
 }
@@ -167,7 +171,7 @@ fn adapter(what: &str) -> impl FnOnce(io::Error) -> StackError + '_ {
 }
 
 /// A set-up step's error: missing privileges are the environment's fault, the rest the adapter's.
-fn setup_error(what: &str) -> impl FnOnce(io::Error) -> StackError + '_ {
+pub(crate) fn setup_error(what: &str) -> impl FnOnce(io::Error) -> StackError + '_ {
     move |e| match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) => {
             StackError::Environment(format!("{what}: {e}; {PRIVILEGE_HINT}"))
@@ -408,7 +412,7 @@ impl Closer {
     }
 }
 
-fn ifindex(name: &std::ffi::CStr) -> Result<u32, StackError> {
+fn ifindex(name: &CStr) -> Result<u32, StackError> {
     // SAFETY: `name` is a valid NUL-terminated string.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
     if index == 0 {
@@ -421,15 +425,15 @@ fn ifindex(name: &std::ffi::CStr) -> Result<u32, StackError> {
 }
 
 /// Writes a sysctl of the calling thread's namespace.
-fn write_sysctl(path: &str, value: &str) -> io::Result<()> {
-    std::fs::write(path, value)
+pub(crate) fn write_sysctl(path: &str, value: &str) -> Result<(), StackError> {
+    std::fs::write(path, value).map_err(setup_error(&format!("writing {path}")))
 }
 
-/// Keeps IPv6 from sending anything on its own: for an IPv4 run IPv6 is off on the TUN; for an IPv6
-/// run no link-local address is generated (so no DAD, no router solicitations) and DAD is off.
-/// Written before the link goes up, since that is when the link-local address would appear.
-fn quiet_ipv6(ipv6_run: bool) -> Result<(), StackError> {
-    let dir = format!("/proc/sys/net/ipv6/conf/{}", TUN_NAME.to_string_lossy());
+/// Keeps IPv6 from sending anything on its own on device `name`: for an IPv4 run IPv6 is off on it;
+/// for an IPv6 run no link-local address is generated (so no DAD, no router solicitations) and DAD
+/// is off. Written before the link goes up, since that is when the link-local address would appear.
+fn quiet_ipv6(name: &CStr, ipv6_run: bool) -> Result<(), StackError> {
+    let dir = format!("/proc/sys/net/ipv6/conf/{}", name.to_string_lossy());
     if !std::path::Path::new(&dir).exists() {
         // IPv6 is disabled in this kernel: nothing to quiet.
         return Ok(());
@@ -444,15 +448,14 @@ fn quiet_ipv6(ipv6_run: bool) -> Result<(), StackError> {
     } else {
         &[("disable_ipv6", "1")]
     };
-    for (name, value) in settings {
-        write_sysctl(&format!("{dir}/{name}"), value)
-            .map_err(setup_error(&format!("writing {dir}/{name}")))?;
+    for (setting, value) in settings {
+        write_sysctl(&format!("{dir}/{setting}"), value)?;
     }
     Ok(())
 }
 
 /// `ip` masked to its first `len` bits.
-fn network(ip: IpAddr, len: u8) -> IpAddr {
+pub(crate) fn network(ip: IpAddr, len: u8) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
             let mask = u32::MAX
@@ -491,8 +494,10 @@ fn wait_until_local(route: &mut Netlink, local: IpAddr) -> Result<(), StackError
     }
 }
 
-/// Unshares the calling thread's network namespace and builds the run's network in it.
-fn enter_and_configure(net: &NetConfig) -> Result<Inside, StackError> {
+/// Moves the calling thread into a new, private network namespace with its `lo` up, after
+/// checking that the run's addresses are of one family. Returns a NETLINK_ROUTE socket of the new
+/// namespace.
+pub(crate) fn enter_private(net: &NetConfig) -> Result<Netlink, StackError> {
     unshare(CloneFlags::CLONE_NEWNET).map_err(|e| match e {
         Errno::EPERM => StackError::Environment(format!(
             "cannot create a network namespace (unshare: {e}); {PRIVILEGE_HINT}"
@@ -507,7 +512,17 @@ fn enter_and_configure(net: &NetConfig) -> Result<Inside, StackError> {
     }
     let mut route = Netlink::open(libc::NETLINK_ROUTE).map_err(setup_error("netlink socket"))?;
     netlink::link_up(&mut route, ifindex(c"lo")?, None).map_err(setup_error("bringing lo up"))?;
-    let tun = Tun::create().map_err(|e| match e.raw_os_error() {
+    Ok(route)
+}
+
+/// Creates TUN device `name` in the calling thread's namespace, keeps IPv6 quiet on it (see
+/// [`quiet_ipv6`]) and brings it up with the run's MTU. Returns the device and its index.
+pub(crate) fn tun_up(
+    route: &mut Netlink,
+    name: &CStr,
+    net: &NetConfig,
+) -> Result<(Tun, u32), StackError> {
+    let tun = Tun::create(name).map_err(|e| match e.raw_os_error() {
         Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
             StackError::Environment(format!(
                 "/dev/net/tun is not usable ({e}): load the tun module (`modprobe tun`), or in a \
@@ -516,11 +531,20 @@ fn enter_and_configure(net: &NetConfig) -> Result<Inside, StackError> {
         }
         _ => setup_error("creating the TUN device")(e),
     })?;
-    let index = ifindex(TUN_NAME)?;
-    quiet_ipv6(net.local_ip.is_ipv6())?;
-    netlink::link_up(&mut route, index, Some(u32::from(net.mtu))).map_err(setup_error(
-        &format!("setting the TUN up with MTU {}", net.mtu),
-    ))?;
+    let index = ifindex(name)?;
+    quiet_ipv6(name, net.local_ip.is_ipv6())?;
+    netlink::link_up(route, index, Some(u32::from(net.mtu))).map_err(setup_error(&format!(
+        "setting {} up with MTU {}",
+        name.to_string_lossy(),
+        net.mtu
+    )))?;
+    Ok((tun, index))
+}
+
+/// Unshares the calling thread's network namespace and builds the run's network in it.
+fn enter_and_configure(net: &NetConfig) -> Result<Inside, StackError> {
+    let mut route = enter_private(net)?;
+    let (tun, index) = tun_up(&mut route, TUN_NAME, net)?;
     netlink::add_address(&mut route, index, net.local_ip, net.prefix_len).map_err(setup_error(
         &format!("adding {}/{}", net.local_ip, net.prefix_len),
     ))?;

@@ -13,7 +13,8 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use nix::libc;
 
-/// The device's name inside the private namespace (each run has its own namespace, so it never clashes).
+/// The name of the device tcpconf injects into and reads from, inside the private namespace (each run
+/// has its own namespace, so it never clashes).
 pub(crate) const TUN_NAME: &CStr = c"tcpconf0";
 
 /// `struct ifreq` as TUNSETIFF reads it: the name, then the flags in the first member of the union.
@@ -32,11 +33,12 @@ pub(crate) struct Tun {
 }
 
 impl Tun {
-    /// Opens `/dev/net/tun` and attaches a new TUN interface named [`TUN_NAME`] to it.
+    /// Opens `/dev/net/tun` and attaches a new TUN interface called `name` (at most
+    /// `IFNAMSIZ - 1` bytes) to it.
     ///
     /// The interface lands in the network namespace of the calling thread (the kernel takes the
     /// namespace of the opener), so call this from the namespace thread.
-    pub(crate) fn create() -> io::Result<Tun> {
+    pub(crate) fn create(name: &CStr) -> io::Result<Tun> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -47,8 +49,12 @@ impl Tun {
             flags: (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short,
             _pad: [0; 22],
         };
-        let name = TUN_NAME.to_bytes();
-        req.name[..name.len()].copy_from_slice(name);
+        let name = name.to_bytes();
+        req.name
+            .get_mut(..name.len())
+            .filter(|_| name.len() < libc::IFNAMSIZ)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?
+            .copy_from_slice(name);
         // SAFETY: TUNSETIFF reads (and writes back the name into) a `struct ifreq`, which `IfReqFlags`
         // lays out with the full 40-byte size; the fd is a valid open /dev/net/tun.
         let rc = unsafe {

@@ -16,6 +16,9 @@ use super::{
 use crate::clock::RealClock;
 use crate::tcp::{self, Host, Profile};
 
+mod via_tun;
+pub use via_tun::ReferenceTunStack;
+
 /// Linux's `O_RDWR`, reported by `F_GETFL` on every socket.
 const O_RDWR: i64 = 0o2;
 /// Linux's `O_NONBLOCK`.
@@ -67,6 +70,11 @@ impl ReferenceStack {
             parked: None,
             mapped: false,
         }
+    }
+
+    /// When the host next needs time to pass (its earliest timer), if it has one.
+    pub(crate) fn poll_at(&self) -> Option<Duration> {
+        self.host.as_ref().and_then(Host::poll_at)
     }
 
     fn host(&mut self) -> Result<&mut Host, StackError> {

@@ -1,0 +1,510 @@
+//! `reference --via tun`: the bundled host as an external userspace stack behind a TUN device, in
+//! real time.
+//!
+//! A userspace stack attached to a TUN *is* the reader and writer of the device's fd, so the harness
+//! cannot share that fd: it has to reach the stack through the kernel. Each run therefore gets a
+//! private network namespace (built with the `linux` adapter's steps, see `linux/netns.rs`) holding
+//! two TUN devices and a kernel that routes between them:
+//!
+//! ```text
+//!  engine ── fd ── tcpconf0 ──▶ namespace kernel (ip_forward) ──▶ tcpref0 ── fd ── reference Host
+//!                  default route                       local_ip/32 (or /128)      (its own thread)
+//! ```
+//!
+//! Two TUNs and forwarding rather than a veth pair or TAP devices: a veth pair has no fd for a
+//! userspace stack to hold, and TAP would add Ethernet framing and ARP/ND the stack does not speak.
+//! With TUN on both sides every packet the engine injects and every packet the stack sends crosses a
+//! real kernel-provided device, exactly as for an external stack, and the harness side is the very
+//! device the `linux` adapter reads. The kernel owns no address on either device — in particular not
+//! the stack's `local_ip` — so it never answers for the stack: it only forwards (which decrements the
+//! TTL / hop limit, a field scripts do not check unless they ask). Reverse-path filtering is off,
+//! because with no address on the input device the kernel's source validation would otherwise
+//! reject every forwarded packet.
+//!
+//! Being a real path, it treats packets as a router does, which virtual time does not: the kernel
+//! drops an injected IPv4 packet with a bad header checksum or a malformed IP header before the
+//! stack sees it, and does not forward one whose TTL / hop limit would expire in transit (a script
+//! injecting TTL 1 sees the stack receive nothing). TCP headers and checksums pass untouched.
+//!
+//! Forwarding happens inside the `write()` to the TUN (TUN without NAPI delivers in process
+//! context), so a packet the engine injected is queued on `tcpref0` before `inject` returns, and one
+//! the stack wrote is readable on `tcpconf0` before the stack thread moves on. The stack thread
+//! therefore drains `tcpref0` before it serves any request: a syscall or state query issued after an
+//! injection sees that injection processed, as in virtual time.
+//!
+//! The stack thread owns a [`ReferenceStack`] and drives it in real time: packets read from
+//! `tcpref0` are injected at the clock's current time, timers run when the clock reaches the host's
+//! `poll_at`, and the thread sleeps in `ppoll` until the earliest of the next timer, the next packet
+//! and the next request (spinning for the last [`SPIN_WINDOW`], like the engine's clock). Syscalls
+//! and state queries reach it over a channel; a call that blocks comes back later as
+//! [`StackEvent::Returned`].
+
+use std::io::{PipeReader, PipeWriter, Write};
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use nix::libc;
+
+use super::ReferenceStack;
+use crate::clock::{RealClock, SPIN_WINDOW};
+use crate::stack::linux::netns::{self, drain_pipe, nonblocking_pipe, write_sysctl};
+use crate::stack::linux::tun::{TUN_NAME, Tun};
+use crate::stack::linux::{TUN_BUF, is_ipv6_noise, netlink, reaper, sys};
+use crate::stack::{
+    Connection, NetConfig, Outbound, Stack, StackError, StackEvent, StackInfo, Syscall,
+    SyscallOutcome, SyscallProgress, TimeModel,
+};
+use crate::tcp::Profile;
+
+/// The device the reference stack holds (the harness holds [`TUN_NAME`]).
+const STACK_TUN: &std::ffi::CStr = c"tcpref0";
+
+/// The bundled reference TCP behind a TUN device in a private namespace, in real time.
+#[derive(Debug)]
+pub struct ReferenceTunStack {
+    profile: Profile,
+    run: Option<Run>,
+}
+
+/// What the engine asks the stack thread.
+enum Request {
+    Syscall {
+        call: Syscall,
+        reply: mpsc::SyncSender<Result<SyscallProgress, StackError>>,
+    },
+    Connections {
+        reply: mpsc::SyncSender<Result<Vec<Connection>, StackError>>,
+    },
+    Stop,
+}
+
+/// What the stack thread reports on its own.
+enum Report {
+    /// The blocked call returned.
+    Returned {
+        at: Duration,
+        outcome: SyscallOutcome,
+    },
+    /// The thread stopped because the stack or its device failed.
+    Failed(StackError),
+}
+
+/// The stack thread's channel back to the engine: a message and a byte on a pipe to wake `ppoll`.
+struct Reporter {
+    tx: mpsc::Sender<Report>,
+    wake: PipeWriter,
+}
+
+impl Reporter {
+    fn send(&self, report: Report) {
+        if self.tx.send(report).is_ok() {
+            // A full pipe already holds a wake-up; the byte's value is irrelevant.
+            let _ = (&self.wake).write(&[1]);
+        }
+    }
+}
+
+/// Everything one run holds on the engine's side.
+#[derive(Debug)]
+struct Run {
+    clock: RealClock,
+    /// The harness's device, `tcpconf0`.
+    tun: Tun,
+    requests: mpsc::Sender<Request>,
+    wake: PipeWriter,
+    reports: mpsc::Receiver<Report>,
+    reports_wake: PipeReader,
+    thread: Option<JoinHandle<()>>,
+    /// Events seen outside `wait` (stamped when seen), handed out by the next `wait`.
+    events: Vec<StackEvent>,
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Request::Syscall { .. } => "Syscall",
+            Request::Connections { .. } => "Connections",
+            Request::Stop => "Stop",
+        })
+    }
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Report::Returned { at, outcome } => write!(f, "Returned({at:?}, {outcome:?})"),
+            Report::Failed(e) => write!(f, "Failed({e})"),
+        }
+    }
+}
+
+fn adapter(what: &str) -> impl FnOnce(std::io::Error) -> StackError + '_ {
+    move |e| StackError::Adapter(format!("{what}: {e}"))
+}
+
+fn gone() -> StackError {
+    StackError::Adapter("the reference stack's thread has stopped".into())
+}
+
+impl ReferenceTunStack {
+    /// A reference stack that will run `profile` behind a TUN device.
+    pub fn new(profile: Profile) -> Self {
+        Self { profile, run: None }
+    }
+
+    fn run(&mut self) -> Result<&mut Run, StackError> {
+        self.run
+            .as_mut()
+            .ok_or_else(|| StackError::Adapter("the reference stack was used before setup".into()))
+    }
+}
+
+impl Stack for ReferenceTunStack {
+    fn info(&self) -> StackInfo {
+        let mut info = ReferenceStack::new(self.profile.clone()).info();
+        info.profile = format!("{} via tun", self.profile.name);
+        info.capabilities.time = TimeModel::Real;
+        info
+    }
+
+    fn setup(&mut self, net: &NetConfig, clock: RealClock) -> Result<(), StackError> {
+        self.teardown()?;
+        self.run = Some(Run::start(net, clock, self.profile.clone())?);
+        Ok(())
+    }
+
+    fn inject(&mut self, _now: Duration, packet: &[u8]) -> Result<(), StackError> {
+        let run = self.run()?;
+        run.collect_packets()?;
+        run.tun.send(packet)?;
+        // The kernel forwarded the packet to the stack's device inside the write; the stack's
+        // answer comes from another thread and is collected by `wait`.
+        Ok(())
+    }
+
+    fn wait(&mut self, until: Duration) -> Result<Vec<StackEvent>, StackError> {
+        let run = self.run()?;
+        loop {
+            run.collect_packets()?;
+            run.collect_reports()?;
+            if !run.events.is_empty() {
+                return Ok(run.take_events());
+            }
+            let now = run.clock.now();
+            if now >= until {
+                return Ok(Vec::new());
+            }
+            let left = until - now;
+            if left > SPIN_WINDOW {
+                let mut fds = [
+                    sys::pollfd(run.tun.raw_fd(), libc::POLLIN),
+                    sys::pollfd(run.reports_wake.as_raw_fd(), libc::POLLIN),
+                ];
+                sys::poll(&mut fds, Some(left - SPIN_WINDOW))?;
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    fn syscall(&mut self, _now: Duration, call: &Syscall) -> Result<SyscallProgress, StackError> {
+        let run = self.run()?;
+        run.collect_packets()?;
+        let (reply, rx) = mpsc::sync_channel(1);
+        run.ask(Request::Syscall {
+            call: call.clone(),
+            reply,
+        })?;
+        let progress = run.answer(&rx)?;
+        // The stack wrote what the call sent (connect's SYN, close's FIN) before it answered.
+        run.collect_packets()?;
+        Ok(progress)
+    }
+
+    fn connections(&mut self) -> Result<Vec<Connection>, StackError> {
+        let run = self.run()?;
+        let (reply, rx) = mpsc::sync_channel(1);
+        run.ask(Request::Connections { reply })?;
+        run.answer(&rx)
+    }
+
+    fn teardown(&mut self) -> Result<(), StackError> {
+        match self.run.take() {
+            Some(run) => run.shutdown(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ReferenceTunStack {
+    fn drop(&mut self) {
+        let _ = self.teardown();
+    }
+}
+
+impl Run {
+    /// Starts the stack thread, which builds the namespace and then serves the run.
+    fn start(net: &NetConfig, clock: RealClock, profile: Profile) -> Result<Run, StackError> {
+        let (requests, request_rx) = mpsc::channel();
+        let (wake_rx, wake) = nonblocking_pipe().map_err(adapter("pipe"))?;
+        let (report_tx, reports) = mpsc::channel();
+        let (reports_wake, report_wake) = nonblocking_pipe().map_err(adapter("pipe"))?;
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let net = net.clone();
+        let reporter = Reporter {
+            tx: report_tx,
+            wake: report_wake,
+        };
+        let thread = std::thread::Builder::new()
+            .name("tcpconf-reference".into())
+            .spawn(move || {
+                let built = build_namespace(&net);
+                let (harness, stack_tun) = match built {
+                    Ok(tuns) => tuns,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                if ready_tx.send(Ok(harness)).is_err() {
+                    reaper::release(stack_tun);
+                    return;
+                }
+                let mut stack = ReferenceStack::new(profile);
+                let served = stack.setup(&net, clock).and_then(|()| {
+                    let mut thread = StackThread {
+                        stack,
+                        tun: &stack_tun,
+                        clock,
+                        reporter: &reporter,
+                        buf: vec![0; TUN_BUF],
+                    };
+                    thread.serve(&request_rx, wake_rx)
+                });
+                if let Err(e) = served {
+                    reporter.send(Report::Failed(e));
+                }
+                reaper::release(stack_tun);
+            })
+            .map_err(adapter("spawning the reference stack's thread"))?;
+        let tun = match ready_rx.recv() {
+            Ok(Ok(tun)) => tun,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(StackError::Adapter(
+                    "the reference stack's thread ended during set-up".into(),
+                ));
+            }
+        };
+        Ok(Run {
+            clock,
+            tun,
+            requests,
+            wake,
+            reports,
+            reports_wake,
+            thread: Some(thread),
+            events: Vec::new(),
+            buf: vec![0; TUN_BUF],
+        })
+    }
+
+    fn ask(&mut self, request: Request) -> Result<(), StackError> {
+        if self.requests.send(request).is_err() {
+            return Err(self.failure());
+        }
+        let _ = (&self.wake).write(&[1]);
+        Ok(())
+    }
+
+    /// The stack thread's answer to the request just sent.
+    fn answer<T>(&mut self, rx: &mpsc::Receiver<Result<T, StackError>>) -> Result<T, StackError> {
+        match rx.recv() {
+            Ok(answer) => answer,
+            Err(_) => Err(self.failure()),
+        }
+    }
+
+    /// Why the stack thread stopped, if it said so.
+    fn failure(&mut self) -> StackError {
+        self.reports
+            .try_iter()
+            .find_map(|r| match r {
+                Report::Failed(e) => Some(e),
+                Report::Returned { .. } => None,
+            })
+            .unwrap_or_else(gone)
+    }
+
+    /// Reads every packet the stack sent through the kernel, stamping each as it is read.
+    fn collect_packets(&mut self) -> Result<(), StackError> {
+        while let Some(n) = self.tun.recv(&mut self.buf)? {
+            let at = self.clock.now();
+            let packet = self.buf.get(..n).unwrap_or_default().to_vec();
+            if !is_ipv6_noise(&packet) {
+                self.events.push(StackEvent::Sent(Outbound { at, packet }));
+            }
+        }
+        Ok(())
+    }
+
+    fn collect_reports(&mut self) -> Result<(), StackError> {
+        drain_pipe(&mut self.reports_wake);
+        for report in self.reports.try_iter() {
+            match report {
+                Report::Returned { at, outcome } => {
+                    self.events.push(StackEvent::Returned { at, outcome });
+                }
+                Report::Failed(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn take_events(&mut self) -> Vec<StackEvent> {
+        let mut events = std::mem::take(&mut self.events);
+        events.sort_by_key(|e| match e {
+            StackEvent::Sent(o) => o.at,
+            StackEvent::Returned { at, .. } => *at,
+        });
+        events
+    }
+
+    /// Stops the stack thread (its host, and with it every connection, goes away) and releases the
+    /// harness's device off the engine's path; the stack's device is released by its thread.
+    fn shutdown(mut self) -> Result<(), StackError> {
+        let _ = self.requests.send(Request::Stop);
+        let _ = (&self.wake).write(&[1]);
+        let joined = match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| StackError::Adapter("the reference stack's thread panicked".into())),
+            None => Ok(()),
+        };
+        reaper::release(self.tun);
+        joined
+    }
+}
+
+/// Builds the run's namespace from the calling thread (see the module docs for the layout) and
+/// returns the harness's device and the stack's.
+fn build_namespace(net: &NetConfig) -> Result<(Tun, Tun), StackError> {
+    let mut route = netns::enter_private(net)?;
+    // Before the devices exist, so that they inherit it from `default`; `all` is checked too.
+    for scope in ["all", "default"] {
+        write_sysctl(&format!("/proc/sys/net/ipv4/conf/{scope}/rp_filter"), "0")?;
+    }
+    let (harness, harness_index) = netns::tun_up(&mut route, TUN_NAME, net)?;
+    let (stack, stack_index) = netns::tun_up(&mut route, STACK_TUN, net)?;
+    // Both switches set forwarding on every existing device.
+    if net.local_ip.is_ipv4() {
+        write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+    } else {
+        write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1")?;
+    }
+    let (host_len, any) = match net.local_ip {
+        IpAddr::V4(_) => (32, IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        IpAddr::V6(_) => (128, IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
+    };
+    let what = format!("routing {}/{host_len} into tcpref0", net.local_ip);
+    netlink::add_route(&mut route, stack_index, net.local_ip, host_len, None)
+        .map_err(netns::setup_error(&what))?;
+    // Everything else — the remote address and any other a script may use — is the harness's.
+    netlink::add_route(&mut route, harness_index, any, 0, None).map_err(netns::setup_error(
+        "routing the default route into tcpconf0",
+    ))?;
+    Ok((harness, stack))
+}
+
+/// The reference host at work on its own thread.
+struct StackThread<'a> {
+    stack: ReferenceStack,
+    /// The stack's device, `tcpref0`.
+    tun: &'a Tun,
+    clock: RealClock,
+    reporter: &'a Reporter,
+    buf: Vec<u8>,
+}
+
+impl StackThread<'_> {
+    /// Serves requests, packets and timers until told to stop.
+    fn serve(
+        &mut self,
+        requests: &mpsc::Receiver<Request>,
+        mut wake: PipeReader,
+    ) -> Result<(), StackError> {
+        loop {
+            self.ingest()?;
+            drain_pipe(&mut wake);
+            loop {
+                match requests.try_recv() {
+                    Ok(Request::Syscall { call, reply }) => {
+                        let progress = self.stack.syscall(self.clock.now(), &call);
+                        self.flush()?;
+                        let _ = reply.send(progress);
+                    }
+                    Ok(Request::Connections { reply }) => {
+                        let _ = reply.send(self.stack.connections());
+                    }
+                    Ok(Request::Stop) | Err(mpsc::TryRecvError::Disconnected) => return Ok(()),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            self.flush()?;
+            let now = self.clock.now();
+            let left = self.stack.poll_at().map(|at| at.saturating_sub(now));
+            match left {
+                Some(left) if left <= SPIN_WINDOW => std::hint::spin_loop(),
+                _ => {
+                    let mut fds = [
+                        sys::pollfd(self.tun.raw_fd(), libc::POLLIN),
+                        sys::pollfd(wake.as_raw_fd(), libc::POLLIN),
+                    ];
+                    sys::poll(&mut fds, left.map(|l| l - SPIN_WINDOW))?;
+                }
+            }
+        }
+    }
+
+    /// Hands the host every packet the kernel has forwarded to it, at the time it is read. Requests
+    /// are served only after this, so they see every packet the engine injected before them.
+    fn ingest(&mut self) -> Result<(), StackError> {
+        while let Some(n) = self.tun.recv(&mut self.buf)? {
+            let packet = self.buf.get(..n).unwrap_or_default();
+            if !is_ipv6_noise(packet) {
+                self.stack.inject(self.clock.now(), packet)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the timers that are due and writes out everything the host sent; a blocked call that
+    /// returned is reported to the engine.
+    fn flush(&mut self) -> Result<(), StackError> {
+        loop {
+            let events = self.stack.wait(self.clock.now())?;
+            if events.is_empty() {
+                return Ok(());
+            }
+            for event in events {
+                match event {
+                    StackEvent::Sent(out) => self.tun.send(&out.packet)?,
+                    StackEvent::Returned { outcome, .. } => {
+                        self.reporter.send(Report::Returned {
+                            at: self.clock.now(),
+                            outcome,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
