@@ -57,9 +57,9 @@ fn main() {
             let s = Instant::now();
             let ok = stack
                 .shell(
-                    "ip link set lo up && ip link set tcpconf0 mtu 1500 up && \
-                     ip addr add 10.9.9.9/32 dev tcpconf0 && \
-                     ip route replace 10.8.0.0/16 dev tcpconf0",
+                    "ip link set lo up && ip link set tun0 mtu 1500 up && \
+                     ip addr add 10.9.9.9/32 dev tun0 && \
+                     ip route replace 10.8.0.0/16 dev tun0",
                 )
                 .expect("shell");
             assert!(ok.success());

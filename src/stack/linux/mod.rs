@@ -1,7 +1,7 @@
 //! `linux`: the host's kernel TCP as a stack under test.
 //!
 //! Each run gets a private network namespace that tcpconf creates (see `netns.rs` for why a thread
-//! and how nothing is left behind) holding `lo` and one TUN device, `tcpconf0`, configured over
+//! and how nothing is left behind) holding `lo` and one TUN device, `tun0` (packetdrill's name), configured over
 //! raw netlink with the run's addresses and MTU. The engine's packets are written to the TUN; what
 //! the kernel sends is read from it and stamped on the engine's [`RealClock`] the moment it is read.
 //! The application's sockets are real kernel sockets created inside the namespace; their calls run

@@ -14,8 +14,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use nix::libc;
 
 /// The name of the device tcpconf injects into and reads from, inside the private namespace (each run
-/// has its own namespace, so it never clashes).
-pub(crate) const TUN_NAME: &CStr = c"tcpconf0";
+/// has its own namespace, so it never clashes). It is packetdrill's name: Google's suite's init
+/// command (`defaults.sh`) configures `tun0`, and with this name it runs unchanged.
+pub(crate) const TUN_NAME: &CStr = c"tun0";
 
 /// `struct ifreq` as TUNSETIFF reads it: the name, then the flags in the first member of the union.
 #[repr(C)]

@@ -7,7 +7,7 @@
 //! two TUN devices and a kernel that routes between them:
 //!
 //! ```text
-//!  engine ── fd ── tcpconf0 ──▶ namespace kernel (ip_forward) ──▶ tcpref0 ── fd ── reference Host
+//!  engine ── fd ── tun0 ──▶ namespace kernel (ip_forward) ──▶ tcpref0 ── fd ── reference Host
 //!                  default route                       local_ip/32 (or /128)      (its own thread)
 //! ```
 //!
@@ -28,7 +28,7 @@
 //!
 //! Forwarding happens inside the `write()` to the TUN (TUN without NAPI delivers in process
 //! context), so a packet the engine injected is queued on `tcpref0` before `inject` returns, and one
-//! the stack wrote is readable on `tcpconf0` before the stack thread moves on. The stack thread
+//! the stack wrote is readable on `tun0` before the stack thread moves on. The stack thread
 //! therefore drains `tcpref0` before it serves any request: a syscall or state query issued after an
 //! injection sees that injection processed, as in virtual time.
 //!
@@ -111,7 +111,7 @@ impl Reporter {
 #[derive(Debug)]
 struct Run {
     clock: RealClock,
-    /// The harness's device, `tcpconf0`.
+    /// The harness's device, `tun0`.
     tun: Tun,
     requests: mpsc::Sender<Request>,
     wake: PipeWriter,
@@ -418,9 +418,8 @@ fn build_namespace(net: &NetConfig) -> Result<(Tun, Tun), StackError> {
     netlink::add_route(&mut route, stack_index, net.local_ip, host_len, None)
         .map_err(netns::setup_error(&what))?;
     // Everything else — the remote address and any other a script may use — is the harness's.
-    netlink::add_route(&mut route, harness_index, any, 0, None).map_err(netns::setup_error(
-        "routing the default route into tcpconf0",
-    ))?;
+    netlink::add_route(&mut route, harness_index, any, 0, None)
+        .map_err(netns::setup_error("routing the default route into tun0"))?;
     Ok((harness, stack))
 }
 
