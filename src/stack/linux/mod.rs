@@ -40,7 +40,7 @@ use self::netlink::Netlink;
 use self::netns::{Completions, Namespace};
 use self::sockets::{Attempt, Sockets};
 use self::tun::Tun;
-use crate::clock::{RealClock, SPIN_WINDOW};
+use crate::clock::RealClock;
 use crate::stack::{
     Capabilities, Connection, NetConfig, Outbound, Stack, StackError, StackEvent, StackInfo,
     Syscall, SyscallOutcome, SyscallProgress, TcpState, TimeModel,
@@ -326,19 +326,9 @@ impl Stack for LinuxStack {
             if !run.events.is_empty() {
                 return Ok(run.take_events());
             }
-            let now = run.clock.now();
-            if now >= until {
+            let fds = [run.tun.raw_fd(), run.completions.wake_fd()];
+            if !sys::pause_until(&run.clock, until, &fds)? {
                 return Ok(Vec::new());
-            }
-            let left = until - now;
-            if left > SPIN_WINDOW {
-                let mut fds = [
-                    sys::pollfd(run.tun.raw_fd(), libc::POLLIN),
-                    sys::pollfd(run.completions.wake_fd(), libc::POLLIN),
-                ];
-                sys::poll(&mut fds, Some(left - SPIN_WINDOW))?;
-            } else {
-                std::hint::spin_loop();
             }
         }
     }

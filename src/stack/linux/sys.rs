@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use nix::libc;
 
+use crate::clock::{RealClock, SPIN_WINDOW};
 use crate::stack::Errno;
 
 /// The errno of the last failed libc call on this thread.
@@ -255,6 +256,25 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::R
 }
 
 /// A pollfd entry.
+/// One step of a real-time adapter's `wait`: sleeps until one of `fds` is readable or `until` is
+/// [`SPIN_WINDOW`] away, and spins from there (a sleep wakes up tens of microseconds late).
+/// Returns `false` once `until` has passed.
+pub(crate) fn pause_until(clock: &RealClock, until: Duration, fds: &[i32]) -> io::Result<bool> {
+    let now = clock.now();
+    if now >= until {
+        return Ok(false);
+    }
+    let left = until - now;
+    if left > SPIN_WINDOW {
+        let mut polled: Vec<libc::pollfd> =
+            fds.iter().map(|&fd| pollfd(fd, libc::POLLIN)).collect();
+        poll(&mut polled, Some(left - SPIN_WINDOW))?;
+    } else {
+        std::hint::spin_loop();
+    }
+    Ok(true)
+}
+
 pub(crate) fn pollfd(fd: i32, events: libc::c_short) -> libc::pollfd {
     libc::pollfd {
         fd,

@@ -194,19 +194,9 @@ impl Stack for ReferenceTunStack {
             if !run.events.is_empty() {
                 return Ok(run.take_events());
             }
-            let now = run.clock.now();
-            if now >= until {
+            let fds = [run.tun.raw_fd(), run.reports_wake.as_raw_fd()];
+            if !sys::pause_until(&run.clock, until, &fds)? {
                 return Ok(Vec::new());
-            }
-            let left = until - now;
-            if left > SPIN_WINDOW {
-                let mut fds = [
-                    sys::pollfd(run.tun.raw_fd(), libc::POLLIN),
-                    sys::pollfd(run.reports_wake.as_raw_fd(), libc::POLLIN),
-                ];
-                sys::poll(&mut fds, Some(left - SPIN_WINDOW))?;
-            } else {
-                std::hint::spin_loop();
             }
         }
     }
