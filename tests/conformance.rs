@@ -19,8 +19,9 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use tcpconf::engine::RunOptions;
 use tcpconf::report::matrix::{CorpusScript, Expectations, corpus, model};
 
-/// The stacks the suite knows, in column order.
-const STACKS: [&str; 3] = ["reference", "linux", "smoltcp"];
+/// The stacks the suite knows, in column order. `lwip` runs only in a build with the `lwip` feature
+/// (`cargo test --features lwip --test conformance`); otherwise its trials are ignored.
+const STACKS: [&str; 4] = ["reference", "linux", "smoltcp", "lwip"];
 
 /// Runs of one trial when the engine reports its own lateness (real-time stacks on a busy machine).
 const HARNESS_LATE_ATTEMPTS: u32 = 3;
@@ -37,8 +38,13 @@ fn expectations_dir() -> PathBuf {
 fn unavailable(stack: &str) -> Option<String> {
     let registered = tcpconf::stack::STACKS.iter().any(|(n, _)| *n == stack);
     if !registered {
+        let hint = if stack == "lwip" {
+            "; build with `--features lwip` (needs Debian's liblwip-dev)"
+        } else {
+            ""
+        };
         return Some(format!(
-            "the {stack} adapter is not registered in this build (stack::STACKS)"
+            "the {stack} adapter is not registered in this build (stack::STACKS){hint}"
         ));
     }
     if stack == "linux" && !tcpconf::stack::linux::has_privileges() {
