@@ -38,14 +38,18 @@ fn expectations_dir() -> PathBuf {
 fn unavailable(stack: &str) -> Option<String> {
     let registered = tcpconf::stack::STACKS.iter().any(|(n, _)| *n == stack);
     if !registered {
-        let hint = if stack == "lwip" {
-            "; build with `--features lwip` (needs Debian's liblwip-dev)"
-        } else {
-            ""
-        };
         return Some(format!(
-            "the {stack} adapter is not registered in this build (stack::STACKS){hint}"
+            "the {stack} adapter is not registered in this build (stack::STACKS)"
         ));
+    }
+    // The registry names lwip in every build (to explain a missing feature); only a build with the
+    // feature can run it.
+    if stack == "lwip" && !cfg!(feature = "lwip") {
+        return Some(
+            "built without the lwip feature: run `cargo test --features lwip --test conformance` \
+             (needs Debian's liblwip-dev)"
+                .into(),
+        );
     }
     if stack == "linux" && !tcpconf::stack::linux::has_privileges() {
         return Some(
