@@ -19,8 +19,9 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use tcpconf::engine::RunOptions;
 use tcpconf::report::matrix::{CorpusScript, Expectations, corpus, model};
 
-/// The stacks the suite knows, in column order.
-const STACKS: [&str; 3] = ["reference", "linux", "smoltcp"];
+/// The stacks the suite knows, in column order. `lwip` runs only in a build with the `lwip` feature
+/// (`cargo test --features lwip --test conformance`); otherwise its trials are ignored.
+const STACKS: [&str; 4] = ["reference", "linux", "smoltcp", "lwip"];
 
 /// Runs of one trial when the engine reports its own lateness (real-time stacks on a busy machine).
 const HARNESS_LATE_ATTEMPTS: u32 = 3;
@@ -40,6 +41,15 @@ fn unavailable(stack: &str) -> Option<String> {
         return Some(format!(
             "the {stack} adapter is not registered in this build (stack::STACKS)"
         ));
+    }
+    // The registry names lwip in every build (to explain a missing feature); only a build with the
+    // feature can run it.
+    if stack == "lwip" && !cfg!(feature = "lwip") {
+        return Some(
+            "built without the lwip feature: run `cargo test --features lwip --test conformance` \
+             (needs Debian's liblwip-dev)"
+                .into(),
+        );
     }
     if stack == "linux" && !tcpconf::stack::linux::has_privileges() {
         return Some(

@@ -413,6 +413,43 @@ fn teardown_leaves_nothing_for_the_next_run() {
     listener(&mut h, 8083);
 }
 
+/// The ISS and ephemeral port of a run's first active open.
+fn first_active_open(h: &mut Harness, remote_port: u16) -> (u32, u16) {
+    let fd = h.ok(Syscall::Socket {
+        domain: Domain::Inet,
+        nonblocking: true,
+    }) as Fd;
+    let connect = h.done(Syscall::Connect {
+        fd,
+        addr: SocketAddr::new(REMOTE.into(), remote_port),
+    });
+    assert_eq!(connect.errno, Some(Errno::EINPROGRESS));
+    let syn = h.sent();
+    assert_eq!(syn.flags, TcpFlags::SYN);
+    (syn.seq, syn.src_port)
+}
+
+/// lwIP's ISS generator and ephemeral-port cursor are library state that outlives a run; each run
+/// must find them where a fresh lwIP has them, or a script's packets (a RST's absolute sequence
+/// number, a client port) would depend on the runs before it and on their order under `-j`.
+#[test]
+fn every_run_starts_with_the_same_iss_and_ephemeral_port() {
+    let first = first_active_open(&mut Harness::new(), 40010);
+    {
+        // A run that draws ISSs and ports and lets lwIP's TCP ticks advance.
+        let mut h = Harness::new();
+        let (_lfd, _fd, _iss) = passive_open(&mut h, 8090, 40011);
+        first_active_open(&mut h, 40012);
+        first_active_open(&mut h, 40013);
+        h.backlog.clear();
+        h.now += Duration::from_secs(10);
+        h.stack.wait(h.now).expect("wait");
+    }
+    let again = first_active_open(&mut Harness::new(), 40010);
+    assert_eq!(first, again);
+    assert_eq!(first.1, 49153, "the first ephemeral port after 49152");
+}
+
 #[test]
 fn ipv6_and_ipv4_mapped_sockets() {
     use std::net::Ipv6Addr;

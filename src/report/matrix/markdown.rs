@@ -46,8 +46,9 @@ fn header(report: &Report, out: &mut String) {
          [`index.html`](index.html).\n\n",
     );
     out.push_str(
-        "Regenerate the virtual-time columns (anywhere, in about a second):\n\n\
-         ```\ncargo run --release -- matrix --stacks reference,smoltcp\n```\n\n\
+        "Regenerate the virtual-time columns (anywhere, in about a second; the `lwip` feature needs \
+         Debian's liblwip-dev):\n\n\
+         ```\ncargo run --release --features lwip -- matrix --stacks reference,smoltcp,lwip\n```\n\n\
          Regenerate the Linux column (as root; the other columns in `results.json` are kept):\n\n\
          ```\nsudo target/release/tcpconf matrix --stacks linux -j 2 --retries 2\n```\n\n",
     );

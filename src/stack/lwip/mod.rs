@@ -18,8 +18,9 @@
 //! lwIP is one library per process, so runs in one process take turns (`runtime::RunLock`);
 //! `teardown` frees every PCB (TIME-WAIT included) without sending anything and closes every
 //! socket, and the next `setup` replaces the netif and moves lwIP's clock to a fresh whole second,
-//! so each run starts from an empty stack with its timers at the same phase. What carries over is
-//! lwIP's ISS counter and its ephemeral-port cursor.
+//! so each run starts from an empty stack with its timers at the same phase. It also resets lwIP's
+//! ISS generator and ephemeral-port cursor, the state of tcp.c that would otherwise carry over, so
+//! a script's packets are the same whatever ran before it.
 
 mod blocking;
 mod ffi;
@@ -43,6 +44,14 @@ use crate::clock::RealClock;
 /// How far lwIP's clock at least jumps between runs: more than its longest timer interval (1 s)
 /// beyond any pending timer, which lwIP schedules at most one interval ahead.
 const RUN_GAP_MS: u32 = 2_000;
+
+/// Where every run starts lwIP's ISS generator: its initial value in tcp.c, so each run draws the
+/// ISSs a freshly started lwIP would (6510 plus the TCP ticks since the run began).
+const RUN_ISS_BASE: u32 = 6510;
+
+/// Where every run starts lwIP's ephemeral-port cursor: as if it had just handed out the first port
+/// of its range (tcp.c, 0xc000), so a run's first ephemeral port is 49153.
+const RUN_LAST_PORT: u16 = 0xc000;
 
 /// The lwIP release Debian's package ships (`lwip.pc`).
 const LWIP_VERSION: &str = "2.1.3";
@@ -538,6 +547,16 @@ impl Stack for LwipStack {
             ffi::tcpconf_lwip_align_tcp_ticks();
             base
         };
+        // lwIP's ISS generator and ephemeral-port cursor carry over between runs; reset them so a
+        // script's packets do not depend on the runs before it (or on their order under -j).
+        // SAFETY: shim call; takes the core lock itself; no PCBs are left from earlier runs.
+        if unsafe { ffi::tcpconf_lwip_reset_counters(RUN_ISS_BASE, RUN_LAST_PORT) } != 0 {
+            return Err(StackError::Adapter(
+                "cannot reset lwIP's ISS generator and ephemeral-port cursor (no free PCB, or \
+                 lwIP's port range is not 0xc000-0xffff)"
+                    .into(),
+            ));
+        }
         let id = runtime::begin_run();
         // SAFETY: every pointer is valid for the length the shim reads (4, 4, 16 bytes).
         let ret = unsafe {

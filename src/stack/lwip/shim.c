@@ -392,6 +392,57 @@ void tcpconf_lwip_align_tcp_ticks(void)
   UNLOCK_TCPIP_CORE();
 }
 
+/* The size of tcp.c's ephemeral-port range (TCP_LOCAL_PORT_RANGE_START/END, 0xc000 up to at
+ * most 0xffff), which no header exports: the most ports the cursor visits before it repeats. */
+#define TC_PORT_RANGE_SIZE 0x4000
+
+/* Puts the two counters of tcp.c that outlive a run at the same values at the start of every run,
+ * so that what a script sees does not depend on which runs came before it (with `-j N` their order
+ * varies): the ISS generator (tcp_next_iss: a static `iss += tcp_ticks`, so a RST that carries an
+ * absolute sequence number would show it) and the ephemeral-port cursor (tcp_new_port's static
+ * tcp_port). Both are private to tcp.c and only move through the calls that use them, so they are
+ * steered through those: tcp_next_iss with tcp_ticks chosen to land `iss` on `iss_base`, and
+ * throwaway PCBs bound to port 0 until the cursor has handed out `last_port` (the run's first
+ * ephemeral port is the one after it). Afterwards tcp_ticks is 0, as in a freshly started lwIP;
+ * the first ISS is `iss_base` plus the ticks that pass before it is drawn. Only call with no PCBs
+ * left (tcp_ticks then times nothing, and no port is taken). Returns 0, or -1 if lwIP could not
+ * allocate or bind a PCB or never handed out `last_port`. */
+int tcpconf_lwip_reset_counters(u32_t iss_base, u16_t last_port)
+{
+  struct tcp_pcb *pcb;
+  u32_t current, i;
+  int ret = -1;
+  LOCK_TCPIP_CORE();
+  pcb = tcp_new();
+  if (pcb != NULL) {
+    tcp_ticks = 0;
+    current = tcp_next_iss(pcb);
+    tcp_ticks = iss_base - current;
+    (void)tcp_next_iss(pcb);
+    tcp_ticks = 0;
+    tcp_close(pcb);
+    /* The cursor visits every port of the range in turn; with no PCBs none is skipped. */
+    for (i = 0; i <= TC_PORT_RANGE_SIZE; i++) {
+      pcb = tcp_new();
+      if (pcb == NULL) {
+        break;
+      }
+      if (tcp_bind(pcb, IP_ANY_TYPE, 0) != ERR_OK) {
+        tcp_close(pcb);
+        break;
+      }
+      current = pcb->local_port;
+      tcp_close(pcb);
+      if (current == last_port) {
+        ret = 0;
+        break;
+      }
+    }
+  }
+  UNLOCK_TCPIP_CORE();
+  return ret;
+}
+
 /* Whether socket `fd` is still inside a lingering close (its netconn's close is pending). */
 int tcpconf_lwip_socket_closing(int fd)
 {
