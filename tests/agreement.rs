@@ -4,6 +4,8 @@
 //! `reference` and `smoltcp` always, and against `linux` when the test may create namespaces (CI
 //! runs as root).
 
+mod linux_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -127,7 +129,6 @@ fn check(stack: &str, extra: &[&str], deviations: &[(&str, u64, &str)]) -> Vec<S
     problems
 }
 
-#[test]
 fn the_set_has_enough_scripts_and_wrong_ones() {
     let scripts = scripts();
     let wrong = scripts
@@ -138,7 +139,6 @@ fn the_set_has_enough_scripts_and_wrong_ones() {
     assert!(wrong >= 5, "{wrong} deliberately wrong scripts");
 }
 
-#[test]
 fn plain_packetdrill_syntax_only() {
     // packetdrill must run the set unchanged: no `//!` metadata and none of tcpconf's extensions
     // (docs/language.md): state assertions, measurements, wildcards, value ranges, unordered options.
@@ -160,27 +160,18 @@ fn plain_packetdrill_syntax_only() {
     }
 }
 
-#[test]
 fn reference_gives_the_expected_verdicts() {
     let problems = check("reference", &[], &[]);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[test]
 fn smoltcp_gives_the_expected_verdicts() {
     // The set is generic: an in-process stack in virtual time must judge it like the kernel.
     let problems = check("smoltcp", &[], &[]);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[test]
 fn linux_gives_the_expected_verdicts() {
-    if !tcpconf::stack::linux::has_privileges() {
-        println!(
-            "SKIP linux_gives_the_expected_verdicts: needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)"
-        );
-        return;
-    }
     // A 20 ms tolerance keeps a loaded CI machine from failing a correct script; the deliberate
     // timing error is 100 ms, well outside it.
     let problems = check(
@@ -189,4 +180,31 @@ fn linux_gives_the_expected_verdicts() {
         LINUX_ADAPTER_DEVIATIONS,
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn main() -> std::process::ExitCode {
+    linux_support::run_tests(
+        &[
+            (
+                "the_set_has_enough_scripts_and_wrong_ones",
+                the_set_has_enough_scripts_and_wrong_ones,
+            ),
+            (
+                "plain_packetdrill_syntax_only",
+                plain_packetdrill_syntax_only,
+            ),
+            (
+                "reference_gives_the_expected_verdicts",
+                reference_gives_the_expected_verdicts,
+            ),
+            (
+                "smoltcp_gives_the_expected_verdicts",
+                smoltcp_gives_the_expected_verdicts,
+            ),
+        ],
+        &[(
+            "linux_gives_the_expected_verdicts",
+            linux_gives_the_expected_verdicts,
+        )],
+    )
 }

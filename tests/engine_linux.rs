@@ -1,6 +1,8 @@
 //! `tcpconf run --stack linux` end to end, when running as root (CI does): the engine's real-time
 //! scheduling, translation and state assertions against the host kernel in a private namespace.
 
+mod linux_support;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -43,24 +45,14 @@ fn verdict_line(out: &Output) -> String {
         .to_string()
 }
 
-#[test]
 fn passive_open_data_and_close_into_time_wait() {
-    if !tcpconf::stack::linux::has_privileges() {
-        eprintln!("skipped: needs root for a network namespace and a TUN device");
-        return;
-    }
     let out = run("passive.pkt", PASSIVE);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(verdict_line(&out).starts_with("PASS"), "{text}");
     assert_eq!(out.status.code(), Some(0));
 }
 
-#[test]
 fn a_wrong_expectation_fails_at_its_line() {
-    if !tcpconf::stack::linux::has_privileges() {
-        eprintln!("skipped: needs root for a network namespace and a TUN device");
-        return;
-    }
     // Linux acknowledges the FIN: a RST here is wrong.
     let wrong = PASSIVE.replace(
         "+0 > . 102:102(0) ack 2 win * <...>",
@@ -80,12 +72,7 @@ fn a_wrong_expectation_fails_at_its_line() {
     assert_eq!(out.status.code(), Some(1));
 }
 
-#[test]
 fn active_open_with_a_blocking_connect() {
-    if !tcpconf::stack::linux::has_privileges() {
-        eprintln!("skipped: needs root for a network namespace and a TUN device");
-        return;
-    }
     let script = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0...0.05 connect(3, ..., ...) = 0
 +0 > S 0:0(0) win * <...>
@@ -101,4 +88,24 @@ fn active_open_with_a_blocking_connect() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+fn main() -> std::process::ExitCode {
+    linux_support::run_tests(
+        &[],
+        &[
+            (
+                "passive_open_data_and_close_into_time_wait",
+                passive_open_data_and_close_into_time_wait,
+            ),
+            (
+                "a_wrong_expectation_fails_at_its_line",
+                a_wrong_expectation_fails_at_its_line,
+            ),
+            (
+                "active_open_with_a_blocking_connect",
+                active_open_with_a_blocking_connect,
+            ),
+        ],
+    )
 }

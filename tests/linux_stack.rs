@@ -87,11 +87,7 @@ fn find(stack: &mut LinuxStack, remote: SocketAddr) -> Vec<(TcpState, Option<i32
         .collect()
 }
 
-#[test]
 fn passive_open_then_close_reaches_time_wait_without_fd() {
-    if skip_unprivileged("passive_open_then_close_reaches_time_wait_without_fd") {
-        return;
-    }
     let (mut stack, clock, net) = (LinuxStack::new(), RealClock::start(), net_v4());
     stack.setup(&net, clock).unwrap();
     let lfd = listener(&mut stack, &clock, &net, false);
@@ -166,11 +162,7 @@ fn passive_open_then_close_reaches_time_wait_without_fd() {
     stack.teardown().unwrap();
 }
 
-#[test]
 fn blocking_accept_returns_through_wait() {
-    if skip_unprivileged("blocking_accept_returns_through_wait") {
-        return;
-    }
     let (mut stack, clock, net) = (LinuxStack::new(), RealClock::start(), net_v4());
     stack.setup(&net, clock).unwrap();
     let lfd = listener(&mut stack, &clock, &net, false);
@@ -206,11 +198,7 @@ fn blocking_accept_returns_through_wait() {
     stack.teardown().unwrap();
 }
 
-#[test]
 fn connect_errnos_map_exactly() {
-    if skip_unprivileged("connect_errnos_map_exactly") {
-        return;
-    }
     let (mut stack, clock, net) = (LinuxStack::new(), RealClock::start(), net_v4());
     stack.setup(&net, clock).unwrap();
     let remote = SocketAddr::new(net.remote_ip, 8080);
@@ -331,11 +319,7 @@ fn connect_errnos_map_exactly() {
     stack.teardown().unwrap();
 }
 
-#[test]
 fn parallel_runs_with_identical_addresses_do_not_interfere() {
-    if skip_unprivileged("parallel_runs_with_identical_addresses_do_not_interfere") {
-        return;
-    }
     let runs: Vec<_> = (0..3)
         .map(|i| {
             std::thread::spawn(move || {
@@ -392,11 +376,7 @@ fn host_tun_devices() -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-#[test]
 fn namespace_is_private_and_nothing_is_left_behind() {
-    if skip_unprivileged("namespace_is_private_and_nothing_is_left_behind") {
-        return;
-    }
     let host_before = host_tun_devices();
     // The host may have a tun0 of its own (a VPN): compare its devices before and after.
     let host_dev_names = || {
@@ -472,11 +452,7 @@ fn namespace_is_private_and_nothing_is_left_behind() {
     assert_eq!(host_tun_devices(), host_before);
 }
 
-#[test]
 fn missing_privileges_are_an_environment_error_that_says_how_to_fix_it() {
-    if skip_unprivileged("missing_privileges_are_an_environment_error_that_says_how_to_fix_it") {
-        return;
-    }
     // Capabilities are per thread: drop them in a fresh thread; the namespace thread it spawns
     // inherits the reduced set.
     let result = std::thread::spawn(|| {
@@ -531,11 +507,7 @@ fn drop_admin_capabilities() {
     }
 }
 
-#[test]
 fn info_reports_kernel_release_and_namespace_sysctls() {
-    if skip_unprivileged("info_reports_kernel_release_and_namespace_sysctls") {
-        return;
-    }
     let stack = LinuxStack::new();
     let info = stack.info();
     assert_eq!(info.name, "linux");
@@ -547,11 +519,7 @@ fn info_reports_kernel_release_and_namespace_sysctls() {
     assert!(info.capabilities.fdless_states && info.capabilities.shell);
 }
 
-#[test]
 fn ipv6_run_sends_only_tcp() {
-    if skip_unprivileged("ipv6_run_sends_only_tcp") {
-        return;
-    }
     let (mut stack, clock, net) = (LinuxStack::new(), RealClock::start(), net_v6());
     stack.setup(&net, clock).unwrap();
     let lfd = listener(&mut stack, &clock, &net, true);
@@ -581,12 +549,8 @@ fn accepted_connection(
     (accepted.ret as i32, iss)
 }
 
-#[test]
 fn options_fcntl_and_ioctl_reach_the_kernel() {
     use tcpconf::stack::{Fcntl, Ioctl, SockOptName};
-    if skip_unprivileged("options_fcntl_and_ioctl_reach_the_kernel") {
-        return;
-    }
     let (mut stack, clock, net) = (LinuxStack::new(), RealClock::start(), net_v4());
     stack.setup(&net, clock).unwrap();
     let remote = SocketAddr::new(net.remote_ip, 40010);
@@ -694,11 +658,7 @@ fn options_fcntl_and_ioctl_reach_the_kernel() {
     stack.teardown().unwrap();
 }
 
-#[test]
 fn lingering_close_blocks_until_the_fin_is_acknowledged() {
-    if skip_unprivileged("lingering_close_blocks_until_the_fin_is_acknowledged") {
-        return;
-    }
     let (mut stack, clock, net) = (LinuxStack::new(), RealClock::start(), net_v4());
     stack.setup(&net, clock).unwrap();
     let remote = SocketAddr::new(net.remote_ip, 40011);
@@ -750,11 +710,7 @@ fn lingering_close_blocks_until_the_fin_is_acknowledged() {
     stack.teardown().unwrap();
 }
 
-#[test]
 fn ipv4_mapped_ipv6_sockets_speak_ipv4_on_the_wire() {
-    if skip_unprivileged("ipv4_mapped_ipv6_sockets_speak_ipv4_on_the_wire") {
-        return;
-    }
     let net = NetConfig {
         ipv4_mapped_ipv6: true,
         ..net_v4()
@@ -801,7 +757,6 @@ fn ipv4_mapped_ipv6_sockets_speak_ipv4_on_the_wire() {
 
 /// In a child process (this test binary again), a run is set up and then interrupted with SIGINT, as
 /// by Ctrl-C: afterwards no thread or process is left in its namespace and the host has no new TUN.
-#[test]
 fn ctrl_c_leaves_nothing_behind() {
     use std::io::{BufRead, BufReader};
     const VICTIM: &str = "TCPCONF_LINUX_VICTIM";
@@ -814,9 +769,6 @@ fn ctrl_c_leaves_nothing_behind() {
             .unwrap();
         assert!(status.success());
         std::thread::sleep(Duration::from_secs(30));
-        return;
-    }
-    if skip_unprivileged("ctrl_c_leaves_nothing_behind") {
         return;
     }
     let host_before = host_tun_devices();
@@ -862,11 +814,7 @@ fn ctrl_c_leaves_nothing_behind() {
     assert_eq!(host_tun_devices(), host_before);
 }
 
-#[test]
 fn teardown_does_not_wait_for_a_lingering_close() {
-    if skip_unprivileged("teardown_does_not_wait_for_a_lingering_close") {
-        return;
-    }
     let (mut stack, clock, net) = (LinuxStack::new(), RealClock::start(), net_v4());
     stack.setup(&net, clock).unwrap();
     let remote = SocketAddr::new(net.remote_ip, 40013);
@@ -883,4 +831,55 @@ fn teardown_does_not_wait_for_a_lingering_close() {
         "{:?}",
         started.elapsed()
     );
+}
+
+fn main() -> std::process::ExitCode {
+    run_tests(
+        &[],
+        &[
+            (
+                "passive_open_then_close_reaches_time_wait_without_fd",
+                passive_open_then_close_reaches_time_wait_without_fd,
+            ),
+            (
+                "blocking_accept_returns_through_wait",
+                blocking_accept_returns_through_wait,
+            ),
+            ("connect_errnos_map_exactly", connect_errnos_map_exactly),
+            (
+                "parallel_runs_with_identical_addresses_do_not_interfere",
+                parallel_runs_with_identical_addresses_do_not_interfere,
+            ),
+            (
+                "namespace_is_private_and_nothing_is_left_behind",
+                namespace_is_private_and_nothing_is_left_behind,
+            ),
+            (
+                "missing_privileges_are_an_environment_error_that_says_how_to_fix_it",
+                missing_privileges_are_an_environment_error_that_says_how_to_fix_it,
+            ),
+            (
+                "info_reports_kernel_release_and_namespace_sysctls",
+                info_reports_kernel_release_and_namespace_sysctls,
+            ),
+            ("ipv6_run_sends_only_tcp", ipv6_run_sends_only_tcp),
+            (
+                "lingering_close_blocks_until_the_fin_is_acknowledged",
+                lingering_close_blocks_until_the_fin_is_acknowledged,
+            ),
+            (
+                "ipv4_mapped_ipv6_sockets_speak_ipv4_on_the_wire",
+                ipv4_mapped_ipv6_sockets_speak_ipv4_on_the_wire,
+            ),
+            (
+                "teardown_does_not_wait_for_a_lingering_close",
+                teardown_does_not_wait_for_a_lingering_close,
+            ),
+            (
+                "options_fcntl_and_ioctl_reach_the_kernel",
+                options_fcntl_and_ioctl_reach_the_kernel,
+            ),
+            ("ctrl_c_leaves_nothing_behind", ctrl_c_leaves_nothing_behind),
+        ],
+    )
 }

@@ -16,12 +16,43 @@ pub const PSH: u8 = 0x08;
 pub const ACK: u8 = 0x10;
 
 /// Prints the skip line and returns true when the test cannot run here.
-pub fn skip_unprivileged(test: &str) -> bool {
+/// Why a root-only test was not run.
+pub const NEEDS_ROOT: &str =
+    "needs CAP_NET_ADMIN and CAP_SYS_ADMIN for a private network namespace (run as root)";
+
+/// Prints the skip line and returns true when a benchmark cannot run here.
+pub fn skip_unprivileged(what: &str) -> bool {
     if tcpconf::stack::linux::has_privileges() {
         return false;
     }
-    println!("{test}: skipped: needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)");
+    println!("{what}: skipped: {NEEDS_ROOT}");
     true
+}
+
+/// Runs a test binary's tests under libtest-mimic. The `root_only` ones run with the privileges,
+/// and without them each is reported `ignored` with the reason, so that a root-only test never
+/// shows as passed without having run. A panic fails a test, as under libtest.
+pub fn run_tests(
+    anyone: &[(&'static str, fn())],
+    root_only: &[(&'static str, fn())],
+) -> std::process::ExitCode {
+    use libtest_mimic::{Arguments, Completion, Trial};
+    let privileged = tcpconf::stack::linux::has_privileges();
+    let trial = |&(name, test): &(&'static str, fn()), needs_root: bool| {
+        Trial::ignorable_test(name, move || {
+            if needs_root && !privileged {
+                return Ok(Completion::ignored_with(NEEDS_ROOT));
+            }
+            test();
+            Ok(Completion::Completed)
+        })
+    };
+    let trials = anyone
+        .iter()
+        .map(|t| trial(t, false))
+        .chain(root_only.iter().map(|t| trial(t, true)))
+        .collect();
+    libtest_mimic::run(&Arguments::from_args(), trials).exit_code()
 }
 
 /// packetdrill's default IPv4 addresses.
