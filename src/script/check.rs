@@ -154,54 +154,6 @@ const KNOWN_SYSCALLS: &[&str] = &[
 /// Function-like expressions.
 const KNOWN_FUNCTIONS: &[&str] = &["htons", "inet_addr", "inet6_addr"];
 
-/// ICMP and ICMPv6 type and code names of both dialects.
-const KNOWN_ICMP_NAMES: &[&str] = &[
-    "echo_reply",
-    "unreachable",
-    "source_quench",
-    "redirect",
-    "echo_request",
-    "time_exceeded",
-    "parameter_problem",
-    "timestamp",
-    "timestamp_reply",
-    "info_request",
-    "info_reply",
-    "packet_too_big",
-    "net_unreachable",
-    "host_unreachable",
-    "protocol_unreachable",
-    "port_unreachable",
-    "frag_needed",
-    "source_route_failed",
-    "net_unknown",
-    "host_unknown",
-    "source_host_isolated",
-    "net_prohibited",
-    "host_prohibited",
-    "net_unreachable_for_tos",
-    "host_unreachable_for_tos",
-    "packet_filtered",
-    "admin_prohibited",
-    "precedence_violation",
-    "precedence_cutoff",
-    "no_route",
-    "beyond_scope",
-    "address_unreachable",
-    "ttl_exceeded_in_transit",
-    "exceeded_hop_limit",
-    "frag_reassembly_time_exceeded",
-    "erroneous_header",
-    "unknown_next_header",
-    "unknown_option",
-    "unrecognized_next_header",
-    "unrecognized_option",
-    "not_neighbour",
-    "header_field",
-    "frag_reass_exceeded",
-    "exceeded_frag_time",
-];
-
 struct Checker {
     diags: Vec<Diagnostic>,
     /// Names given with `-D` or `--define`.
@@ -507,7 +459,7 @@ impl Checker {
                         .strip_prefix("type_")
                         .or_else(|| n.strip_prefix("code_"))
                         .is_some_and(|d| d.parse::<u8>().is_ok());
-                    if !numbered && !KNOWN_ICMP_NAMES.contains(&n) && !self.defined.contains(n) {
+                    if !numbered && !crate::wire::icmp::is_name(n) && !self.defined.contains(n) {
                         self.warning(
                             name.span,
                             format!(

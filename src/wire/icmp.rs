@@ -71,6 +71,40 @@ const ICMPV6_TIME_EXCEEDED_CODES: &[&str] = &["exceeded_hop_limit", "exceeded_fr
 const ICMPV6_PARAMETER_PROBLEM_CODES: &[&str] =
     &["header_field", "unknown_next_header", "unknown_option"];
 
+/// Other spellings, from nplab's packetdrill (FreeBSD's suite) and RFC 4443's own names, with the
+/// number each stands for. `Code(t, c)` is code `c` of type `t`.
+#[derive(Clone, Copy)]
+enum Alias {
+    Type(u8),
+    Code(u8, u8),
+}
+
+const ICMPV4_ALIASES: &[(&str, Alias)] = &[
+    ("timestamp", Alias::Type(13)),
+    ("info_request", Alias::Type(15)),
+    ("info_reply", Alias::Type(16)),
+    // RFC 1812 §5.2.7.1 calls code 13 "communication administratively prohibited".
+    ("admin_prohibited", Alias::Code(UNREACHABLE_V4, 13)),
+];
+
+const ICMPV6_ALIASES: &[(&str, Alias)] = &[
+    ("no_route", Alias::Code(UNREACHABLE_V6, 0)),
+    ("beyond_scope", Alias::Code(UNREACHABLE_V6, 2)),
+    ("ttl_exceeded_in_transit", Alias::Code(3, 0)),
+    ("frag_reassembly_time_exceeded", Alias::Code(3, 1)),
+    ("frag_reass_exceeded", Alias::Code(3, 1)),
+    ("erroneous_header", Alias::Code(4, 0)),
+    ("unrecognized_next_header", Alias::Code(4, 1)),
+    ("unrecognized_option", Alias::Code(4, 2)),
+];
+
+fn aliases(version: IpVersion) -> &'static [(&'static str, Alias)] {
+    match version {
+        IpVersion::V4 => ICMPV4_ALIASES,
+        IpVersion::V6 => ICMPV6_ALIASES,
+    }
+}
+
 fn icmp_types(version: IpVersion) -> &'static [(u8, &'static str)] {
     match version {
         IpVersion::V4 => ICMPV4_TYPES,
@@ -105,6 +139,12 @@ pub fn type_by_name(version: IpVersion, name: &str) -> Option<u8> {
         .iter()
         .find(|(_, n)| *n == name)
         .map(|(t, _)| *t)
+        .or_else(|| {
+            aliases(version).iter().find_map(|(n, a)| match a {
+                Alias::Type(t) if *n == name => Some(*t),
+                _ => None,
+            })
+        })
 }
 
 /// The script name of a code of `icmp_type` (`frag_needed`, `port_unreachable`, …).
@@ -121,13 +161,46 @@ pub fn code_by_name(version: IpVersion, icmp_type: u8, name: &str) -> Option<u8>
     }
     let index = icmp_codes(version, icmp_type)
         .iter()
-        .position(|n| *n == name)?;
-    u8::try_from(index).ok()
+        .position(|n| *n == name);
+    match index {
+        Some(i) => u8::try_from(i).ok(),
+        None => aliases(version).iter().find_map(|(n, a)| match a {
+            Alias::Code(t, c) if *n == name && *t == icmp_type => Some(*c),
+            _ => None,
+        }),
+    }
+}
+
+/// Whether `name` is an ICMP or ICMPv6 type or code name this module knows, in either IP version
+/// (the script checker asks this, so that what it accepts is what packets can be built from).
+pub fn is_name(name: &str) -> bool {
+    [IpVersion::V4, IpVersion::V6].into_iter().any(|v| {
+        icmp_types(v)
+            .iter()
+            .any(|(t, n)| *n == name || icmp_codes(v, *t).contains(&name))
+            || aliases(v).iter().any(|(n, _)| *n == name)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// nplab's and RFC 4443's spellings resolve to the same numbers as packetdrill's, so a script
+    /// `tcpconf check` accepts is one the engine can build.
+    #[test]
+    fn nplab_spellings_are_aliases() {
+        assert_eq!(type_by_name(IpVersion::V4, "timestamp"), Some(13));
+        assert_eq!(code_by_name(IpVersion::V4, 3, "admin_prohibited"), Some(13));
+        assert_eq!(code_by_name(IpVersion::V6, 1, "no_route"), Some(0));
+        assert_eq!(
+            code_by_name(IpVersion::V6, 4, "unrecognized_next_header"),
+            code_by_name(IpVersion::V6, 4, "unknown_next_header")
+        );
+        assert_eq!(code_by_name(IpVersion::V6, 1, "erroneous_header"), None);
+        assert!(is_name("frag_reass_exceeded") && is_name("frag_needed"));
+        assert!(!is_name("frag_neded"));
+    }
 
     #[test]
     fn icmp_names_both_ways() {
