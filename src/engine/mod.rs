@@ -43,15 +43,18 @@ use stop::{Stop, location};
 pub fn run(script: &Script, stack: &mut dyn Stack, opts: &RunOptions) -> RunResult {
     let started = Instant::now();
     let info = stack.info();
-    let mut result = RunResult::not_run(PathBuf::new(), crate::engine::Verdict::Pass);
-    result.stack = Some(info.clone());
-    let verdict = match prepare(script, stack, opts) {
-        Err(stop) => stop.into_verdict(),
-        Ok(prepared) => execute(&prepared, stack, opts, &mut result),
+    let (verdict, trace, measurements) = match prepare(script, stack, opts) {
+        Err(stop) => (stop.into_verdict(), Trace::default(), Vec::new()),
+        Ok(prepared) => execute(&prepared, stack, opts),
     };
-    result.verdict = verdict;
-    result.wall_time = started.elapsed();
-    result
+    RunResult {
+        path: PathBuf::new(),
+        stack: Some(info),
+        verdict,
+        measurements,
+        trace,
+        wall_time: started.elapsed(),
+    }
 }
 
 /// Parses `source` (the text of the script at `path`) and runs it: the result carries the path and
@@ -230,12 +233,13 @@ fn option_stop(e: OptionError, loc: Option<Location>) -> Stop {
     }
 }
 
+/// Sets the stack up, plays the script and tears the stack down: the verdict, with the trace and
+/// measurements of whatever ran.
 fn execute(
     p: &Prepared,
     stack: &mut dyn Stack,
     opts: &RunOptions,
-    result: &mut RunResult,
-) -> Verdict {
+) -> (Verdict, Trace, Vec<Measurement>) {
     let caps = stack.info().capabilities;
     // Before set-up, so that the adapter's threads inherit it.
     let priority = (caps.time == crate::stack::TimeModel::Real).then(priority::raise);
@@ -243,7 +247,11 @@ fn execute(
     if let Err(e) = stack.setup(&p.net, clock) {
         // Whatever the failed set-up left behind is released; its own error matters less.
         let _ = stack.teardown();
-        return Stop::from_stack(e, None).into_verdict();
+        return (
+            Stop::from_stack(e, None).into_verdict(),
+            Trace::default(),
+            Vec::new(),
+        );
     }
     let mut runner = Runner::new(stack, caps, p.settings.clone(), p.net.clone(), clock);
     runner.shell_dir = opts.shell_dir.clone();
@@ -257,18 +265,19 @@ fn execute(
         (Some(c), true) => runner.cleanup(&c.text, location(c.span)),
         _ => Ok(()),
     };
-    result.trace = std::mem::take(&mut runner.trace);
-    result.measurements = std::mem::take(&mut runner.measurements);
+    let trace = std::mem::take(&mut runner.trace);
+    let measurements = std::mem::take(&mut runner.measurements);
     drop(runner);
     let teardown = stack.teardown();
     let verdict = match outcome.and(cleanup) {
         Ok(()) => Verdict::Pass,
         Err(stop) => stop.into_verdict(),
     };
-    match (verdict, teardown) {
+    let verdict = match (verdict, teardown) {
         (Verdict::Pass, Err(e)) => Stop::from_stack(e, None).into_verdict(),
         (v, _) => v,
-    }
+    };
+    (verdict, trace, measurements)
 }
 
 fn play(p: &Prepared, runner: &mut Runner<'_>, opts: &RunOptions) -> Result<(), Stop> {
