@@ -31,6 +31,7 @@ mod sockets;
 pub(crate) mod sys;
 pub(crate) mod tun;
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -42,8 +43,8 @@ use self::sockets::{Attempt, Sockets};
 use self::tun::Tun;
 use crate::clock::RealClock;
 use crate::stack::{
-    Capabilities, Connection, NetConfig, Outbound, Stack, StackError, StackEvent, StackInfo,
-    Syscall, SyscallOutcome, SyscallProgress, TcpState, TimeModel,
+    Capabilities, Connection, Endpoint, Fd, NetConfig, Outbound, Stack, StackError, StackEvent,
+    StackInfo, Syscall, SyscallOutcome, SyscallProgress, TcpState, TimeModel,
 };
 
 /// How long `close()` on a lingering socket may take before it counts as blocked. It blocks only
@@ -132,6 +133,17 @@ pub(crate) fn is_ipv6_noise(packet: &[u8]) -> bool {
     }
     // 130–132 and 143: MLD; 133–137: router/neighbour solicitation and advertisement, redirect.
     next == ICMPV6 && matches!(packet.get(offset), Some(130..=137 | 143))
+}
+
+/// A sock_diag entry as a [`Connection`]: a listener or an unconnected socket has no remote.
+fn connection(s: &diag::DiagSocket, fd: Option<Fd>) -> Connection {
+    let unconnected = s.remote.port() == 0 && s.remote.ip().is_unspecified();
+    Connection {
+        local: s.local,
+        remote: (!unconnected && s.state != TcpState::Listen).then_some(s.remote),
+        state: s.state,
+        fd,
+    }
 }
 
 impl Run {
@@ -232,19 +244,36 @@ impl Run {
         let found = diag::dump_tcp(&mut self.diag)?;
         let inodes = self.sockets.inodes();
         Ok(found
-            .into_iter()
+            .iter()
             .map(|s| {
-                let unconnected = s.remote.port() == 0 && s.remote.ip().is_unspecified();
-                Connection {
-                    local: s.local,
-                    remote: (!unconnected && s.state != TcpState::Listen).then_some(s.remote),
-                    state: s.state,
-                    fd: (s.inode != 0)
-                        .then(|| inodes.get(&u64::from(s.inode)).copied())
-                        .flatten(),
-                }
+                let fd = (s.inode != 0)
+                    .then(|| inodes.get(&u64::from(s.inode)).copied())
+                    .flatten();
+                connection(s, fd)
             })
             .collect())
+    }
+
+    /// One endpoint's state without a dump: `TCP_INFO` through the fd, or an exact sock_diag
+    /// lookup of the 4-tuple (which also finds TIME-WAIT and request sockets).
+    fn state(&mut self, of: &Endpoint) -> Result<Option<TcpState>, StackError> {
+        let (local, remote) = match *of {
+            Endpoint::Fd(fd) => return self.sockets.tcp_state(fd),
+            Endpoint::Tuple { local, remote } => (local, remote),
+            Endpoint::Listener { local } => {
+                let any = match local.ip().to_canonical() {
+                    IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                };
+                (local, SocketAddr::new(any, 0))
+            }
+        };
+        // The kernel answers a missing 4-tuple with the port's listener: keep only what was asked.
+        let found = diag::lookup(&mut self.diag, local, remote)?;
+        Ok(found
+            .map(|s| connection(&s, None))
+            .filter(|c| of.matches(c))
+            .map(|c| c.state))
     }
 
     /// Aborts every TCP socket of the namespace, with or without an fd (best effort: a socket may
@@ -344,6 +373,10 @@ impl Stack for LinuxStack {
 
     fn connections(&mut self) -> Result<Vec<Connection>, StackError> {
         self.run()?.connections()
+    }
+
+    fn state(&mut self, of: &Endpoint) -> Result<Option<TcpState>, StackError> {
+        self.run()?.state(of)
     }
 
     fn shell(&mut self, command: &str) -> Result<std::process::ExitStatus, StackError> {
