@@ -465,7 +465,7 @@ fn missing_privileges_are_an_environment_error_that_says_how_to_fix_it() {
     match result {
         Err(StackError::Environment(msg)) => {
             assert!(
-                msg.contains("CAP_NET_ADMIN") && msg.contains("setcap"),
+                msg.contains("CAP_NET_ADMIN") && msg.contains("sudo tcpconf"),
                 "{msg}"
             );
         }

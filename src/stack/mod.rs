@@ -20,6 +20,7 @@ pub mod exec;
 pub mod linux;
 #[cfg(feature = "lwip")]
 pub mod lwip;
+pub(crate) mod netns;
 pub mod reference;
 mod registry;
 pub mod smoltcp;

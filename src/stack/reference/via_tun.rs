@@ -3,7 +3,7 @@
 //!
 //! A userspace stack attached to a TUN *is* the reader and writer of the device's fd, so the harness
 //! cannot share that fd: it has to reach the stack through the kernel. Each run therefore gets a
-//! private network namespace (built with the `linux` adapter's steps, see `linux/netns.rs`) holding
+//! private network namespace (built with the steps of `stack/netns`) holding
 //! two TUN devices and a kernel that routes between them:
 //!
 //! ```text
@@ -54,9 +54,9 @@ use nix::libc;
 
 use super::ReferenceStack;
 use crate::clock::{RealClock, SPIN_WINDOW};
-use crate::stack::linux::netns::{self, drain_pipe, nonblocking_pipe, write_sysctl};
-use crate::stack::linux::tun::{TUN_NAME, Tun};
-use crate::stack::linux::{TUN_BUF, is_ipv6_noise, netlink, reaper, sys};
+use crate::stack::netns::poll::{self, drain_pipe, nonblocking_pipe};
+use crate::stack::netns::tun::{TUN_BUF, TUN_NAME, Tun, is_ipv6_noise};
+use crate::stack::netns::{self, netlink, reaper, write_sysctl};
 use crate::stack::{
     Connection, Endpoint, NetConfig, Outbound, Stack, StackError, StackEvent, StackInfo, Syscall,
     SyscallOutcome, SyscallProgress, TcpState, TimeModel,
@@ -221,7 +221,7 @@ impl Stack for ReferenceTunStack {
                 return Ok(run.take_events());
             }
             let fds = [run.tun.raw_fd(), run.reports_wake.as_raw_fd()];
-            if !sys::pause_until(&run.clock, until, &fds)? {
+            if !poll::pause_until(&run.clock, until, &fds)? {
                 return Ok(Vec::new());
             }
         }
@@ -487,10 +487,10 @@ fn serve(
             Some(left) if left <= SPIN_WINDOW => std::hint::spin_loop(),
             _ => {
                 let mut fds = [
-                    sys::pollfd(device, libc::POLLIN),
-                    sys::pollfd(wake.as_raw_fd(), libc::POLLIN),
+                    poll::pollfd(device, libc::POLLIN),
+                    poll::pollfd(wake.as_raw_fd(), libc::POLLIN),
                 ];
-                sys::poll(&mut fds, left.map(|l| l - SPIN_WINDOW))?;
+                poll::poll(&mut fds, left.map(|l| l - SPIN_WINDOW))?;
             }
         }
     }
