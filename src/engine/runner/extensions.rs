@@ -177,7 +177,7 @@ impl Runner<'_> {
                     .with_expected_actual(condition_text(cond), format!("state == {got}")),
                 ));
             }
-            self.step((self.now + poll_step(self.now - start)).min(due))?;
+            self.poll_step((self.now + poll_interval(self.now - start)).min(due))?;
         }
         Ok(())
     }
@@ -233,7 +233,7 @@ impl Runner<'_> {
                         ),
                     ));
                 }
-                self.step((self.now + poll_step(self.now - start)).min(limit))?;
+                self.poll_step((self.now + poll_interval(self.now - start)).min(limit))?;
             },
             MeasureUntil::Packet { .. } => loop {
                 let mut found = None;
@@ -284,10 +284,12 @@ impl Runner<'_> {
 /// Waits shorter than this go by without asking for the state on the way.
 const EARLY_DECISION_WAIT: Duration = Duration::from_secs(1);
 
-/// How long to wait between two state queries, `elapsed` into a wait: finely at first and coarser
-/// later, a relative precision of ~0.1 % that keeps a 240 s TIME-WAIT to a few thousand queries.
-fn poll_step(elapsed: Duration) -> Duration {
-    (elapsed / 1024).clamp(Duration::from_micros(100), Duration::from_millis(100))
+/// How long to wait between two state queries, `elapsed` into a wait: 1 ms at first (the kernel's
+/// timers tick every 4 ms at HZ=250) and coarser later, a relative precision of ~0.1 % that keeps a
+/// 240 s TIME-WAIT to a few thousand queries. Virtual time is unaffected: its waits end at the
+/// stack's timer deadlines, where states change.
+fn poll_interval(elapsed: Duration) -> Duration {
+    (elapsed / 1024).clamp(Duration::from_millis(1), Duration::from_millis(100))
 }
 
 fn wanted_state(loc: &Location, cond: &StateCondition) -> Result<TcpState, Stop> {
@@ -368,13 +370,11 @@ mod tests {
 
     #[test]
     fn polls_finely_then_coarsely() {
-        assert_eq!(poll_step(Duration::ZERO), Duration::from_micros(100));
+        assert_eq!(poll_interval(Duration::ZERO), Duration::from_millis(1));
+        let ten = poll_interval(Duration::from_secs(10));
+        assert_eq!(ten, Duration::from_nanos(9_765_625));
         assert_eq!(
-            poll_step(Duration::from_secs(1)),
-            Duration::from_nanos(976_562)
-        );
-        assert_eq!(
-            poll_step(Duration::from_secs(600)),
+            poll_interval(Duration::from_secs(600)),
             Duration::from_millis(100)
         );
     }

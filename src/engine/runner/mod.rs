@@ -60,6 +60,15 @@ struct Sent {
     bad_ip_checksum: bool,
 }
 
+/// How exactly a real-time wait must end at its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precision {
+    /// An event is due: sleep, then spin the last [`SPIN_WINDOW`].
+    Exact,
+    /// A poll: sleep only.
+    Loose,
+}
+
 /// A syscall that blocked.
 #[derive(Debug, Clone)]
 struct Blocked {
@@ -164,12 +173,24 @@ impl<'s> Runner<'s> {
     /// Lets time pass towards `until`, returning at the first thing that happens. Returns whether
     /// `until` was reached with nothing happening. Fails if a blocked call passes its deadline.
     fn step(&mut self, until: Duration) -> Result<bool, Stop> {
+        self.step_to(until, Precision::Exact)
+    }
+
+    /// [`Runner::step`] for polling, where waking up a little late costs nothing: in real time it
+    /// sleeps to `until` without spinning the last stretch. Polls come back to back (a measurement
+    /// asks for the state every 1 ms at first); spinning them would keep other runs' threads off
+    /// the CPU.
+    fn poll_step(&mut self, until: Duration) -> Result<bool, Stop> {
+        self.step_to(until, Precision::Loose)
+    }
+
+    fn step_to(&mut self, until: Duration, precision: Precision) -> Result<bool, Stop> {
         let until = until.max(self.now);
         let target = match &self.blocked {
             Some(b) if b.deadline < until => b.deadline.max(self.now),
             _ => until,
         };
-        let reached = self.wait_once(target)?;
+        let reached = self.wait_once(target, precision)?;
         if reached
             && let Some(b) = &self.blocked
             && self.now >= b.deadline
@@ -201,9 +222,9 @@ impl<'s> Runner<'s> {
     }
 
     /// One `Stack::wait`, then bookkeeping. Returns whether `until` was reached without events.
-    fn wait_once(&mut self, until: Duration) -> Result<bool, Stop> {
+    fn wait_once(&mut self, until: Duration, precision: Precision) -> Result<bool, Stop> {
         let loc = self.current_location();
-        let ask = if self.real_time() {
+        let ask = if self.real_time() && precision == Precision::Exact {
             until.saturating_sub(SPIN_WINDOW).max(self.now)
         } else {
             until
@@ -214,7 +235,10 @@ impl<'s> Runner<'s> {
             .map_err(|e| Stop::from_stack(e, loc))?;
         if events.is_empty() {
             if self.real_time() {
-                self.now = self.clock.sleep_until(until + self.offset) - self.offset;
+                self.now = match precision {
+                    Precision::Exact => self.clock.sleep_until(until + self.offset),
+                    Precision::Loose => self.clock.sleep_until_roughly(until + self.offset),
+                } - self.offset;
                 self.delays.woke(until, self.now);
             } else {
                 self.now = self.now.max(until);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::libc;
 
-use crate::clock::{RealClock, SPIN_WINDOW};
+use crate::clock::RealClock;
 
 /// A pipe whose ends never block: a wake-up signal another thread can `poll` for.
 pub(crate) fn nonblocking_pipe() -> io::Result<(PipeReader, PipeWriter)> {
@@ -55,22 +55,20 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::R
 }
 
 /// A pollfd entry.
-/// One step of a real-time adapter's `wait`: sleeps until one of `fds` is readable or `until` is
-/// [`SPIN_WINDOW`] away, and spins from there (a sleep wakes up tens of microseconds late).
+/// One step of a real-time adapter's `wait`: sleeps until one of `fds` is readable or `until`.
 /// Returns `false` once `until` has passed.
+///
+/// It never spins: the engine asks a real-time stack to wait until shortly before its target and
+/// spins the last stretch itself, only where an event is due ([`crate::clock::RealClock`]). A
+/// spinning adapter would spin twice as long, and with several runs at once on few cores under
+/// SCHED_RR, threads spinning back to back keep the others off the CPU for a whole time slice.
 pub(crate) fn pause_until(clock: &RealClock, until: Duration, fds: &[i32]) -> io::Result<bool> {
     let now = clock.now();
     if now >= until {
         return Ok(false);
     }
-    let left = until - now;
-    if left > SPIN_WINDOW {
-        let mut polled: Vec<libc::pollfd> =
-            fds.iter().map(|&fd| pollfd(fd, libc::POLLIN)).collect();
-        poll(&mut polled, Some(left - SPIN_WINDOW))?;
-    } else {
-        std::hint::spin_loop();
-    }
+    let mut polled: Vec<libc::pollfd> = fds.iter().map(|&fd| pollfd(fd, libc::POLLIN)).collect();
+    poll(&mut polled, Some(until - now))?;
     Ok(true)
 }
 
