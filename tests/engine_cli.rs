@@ -92,7 +92,7 @@ fn verdicts_exit_code_and_human_output() {
         "{text}"
     );
     assert!(
-        text.contains("fail.pkt:10: outbound packet does not match the script"),
+        text.contains("fail.pkt:10:1: outbound packet does not match the script"),
         "{text}"
     );
     assert!(

@@ -74,6 +74,7 @@ impl ExecStack {
                 fdless_states: false,
                 accept_backlog: false,
                 shut_rd: false,
+                profiles: Vec::new(),
             },
         };
         let mut stack = Self {
