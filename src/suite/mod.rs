@@ -46,13 +46,10 @@ pub enum SuiteError {
     /// script.
     #[error("{reason}")]
     Unavailable { stack: String, reason: String },
-    /// The stack could not even be created to ask for its capabilities.
-    #[error("stack `{stack}`: {source}")]
-    Stack {
-        stack: String,
-        #[source]
-        source: StackError,
-    },
+    /// The stack could not even be created to ask for its capabilities (the cause is part of
+    /// the message, not a separate source, so it is said once).
+    #[error("stack `{stack}`: {error}")]
+    Stack { stack: String, error: StackError },
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
@@ -104,9 +101,9 @@ impl Target {
                 reason,
             });
         }
-        let probe = stack::by_name(name, &options).map_err(|source| SuiteError::Stack {
+        let probe = stack::by_name(name, &options).map_err(|error| SuiteError::Stack {
             stack: name.to_string(),
-            source,
+            error,
         })?;
         let info = probe.info();
         drop(probe);

@@ -36,6 +36,7 @@ use super::trace::{Trace, TraceKind};
 
 mod calls;
 mod extensions;
+mod guard;
 mod packets;
 
 /// How long packetdrill keeps waiting for an outbound packet past its scripted time before it
@@ -100,6 +101,8 @@ pub struct Runner<'s> {
     last_answer: Option<(Option<usize>, TcpState)>,
     /// Where shell commands start (see [`super::RunOptions::shell_dir`]).
     pub(super) shell_dir: Option<std::path::PathBuf>,
+    /// Bounds on event storms and waits that let no time pass.
+    guard: guard::Guard,
 }
 
 impl<'s> Runner<'s> {
@@ -132,6 +135,7 @@ impl<'s> Runner<'s> {
             line: None,
             last_answer: None,
             shell_dir: None,
+            guard: guard::Guard::default(),
         }
     }
 
@@ -214,12 +218,16 @@ impl<'s> Runner<'s> {
             }
             return Ok(true);
         }
+        let count = events.len();
         for e in events {
             self.on_stack_event(e)?;
         }
         if self.real_time() {
             self.now = self.now.max(self.clock.now().saturating_sub(self.offset));
         }
+        self.guard
+            .after_wait(count, self.now, !self.real_time())
+            .map_err(|m| Stop::error(self.current_location(), m))?;
         Ok(false)
     }
 
@@ -245,6 +253,12 @@ impl<'s> Runner<'s> {
                     Ok(p) => notation::packet_text(p),
                     Err(e) => format!("undecodable packet of {} bytes ({e})", out.packet.len()),
                 };
+                // A malformed packet is the stack's doing and named as such, rather than left
+                // for a `>` line to time out on. Valid IP of another protocol is only traced.
+                let malformed = match &packet {
+                    Ok(_) | Err(wire::WireError::Protocol(_) | wire::WireError::Fragment) => None,
+                    Err(e) => Some(malformed_packet(e, &out.packet, out.at)),
+                };
                 self.trace.push(
                     out.at,
                     self.line,
@@ -257,6 +271,9 @@ impl<'s> Runner<'s> {
                     Ok(Packet::Tcp(s)) => Some(s),
                     _ => None,
                 };
+                if let Some(message) = malformed {
+                    return Err(Stop::fail(self.current_location(), message));
+                }
                 self.pending.push_back(Sent {
                     at: out.at,
                     segment,
@@ -418,4 +435,21 @@ impl<'s> Runner<'s> {
         f.notes.push("packetdrill does not check for unexpected packets after the last line; run without --strict for its verdict".into());
         Err(Stop::failure(f))
     }
+}
+
+/// The failure message for a packet the stack sent that does not decode: what is wrong, when,
+/// and its first bytes in hex.
+fn malformed_packet(e: &wire::WireError, bytes: &[u8], at: Duration) -> String {
+    const SHOWN: usize = 48;
+    let hex: String = bytes
+        .iter()
+        .take(SHOWN)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let more = if bytes.len() > SHOWN { "…" } else { "" };
+    format!(
+        "the stack sent a malformed packet at {} sec ({e}): {} bytes: {hex}{more}",
+        fmt_secs(at),
+        bytes.len()
+    )
 }
