@@ -318,6 +318,87 @@ mod tests {
         assert!(files[2].1.contains("<table id=\"matrix\">"));
     }
 
+    /// A run of `reference` over scripts `a` and `b`, whose `b` ended as `b_verdict`.
+    fn run_with(b_verdict: crate::engine::Verdict) -> Option<(Vec<SuiteScript>, StackRun)> {
+        use crate::engine::{RunResult, Verdict};
+        let target =
+            crate::suite::Target::prepare("reference", crate::stack::StackOptions::default())
+                .ok()?;
+        let scripts: Vec<SuiteScript> = ["a", "b"]
+            .iter()
+            .map(|id| {
+                SuiteScript::from_source(
+                    (*id).into(),
+                    format!("{id}.pkt").into(),
+                    "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n".into(),
+                    &BTreeMap::new(),
+                )
+            })
+            .collect();
+        let outcome = |id: &str, verdict: Verdict| {
+            let mut result = RunResult::not_run(format!("{id}.pkt").into(), verdict);
+            result.stack = Some(target.info.clone());
+            crate::suite::Outcome {
+                id: id.into(),
+                judged: Some(crate::suite::Judged::new(
+                    &result.verdict,
+                    crate::suite::Expectation::pass(),
+                )),
+                result,
+                attempts: 1,
+            }
+        };
+        let outcomes = vec![outcome("a", Verdict::Pass), outcome("b", b_verdict)];
+        Some((
+            scripts,
+            StackRun {
+                target,
+                outcomes,
+                wall: std::time::Duration::ZERO,
+                jobs: 1,
+            },
+        ))
+    }
+
+    #[test]
+    fn a_run_with_harness_errors_keeps_the_committed_column_unless_forced() {
+        let error = crate::engine::Verdict::Error {
+            message: "no tun".into(),
+            location: None,
+        };
+        let (Some((scripts, good)), Some((_, broken))) =
+            (run_with(crate::engine::Verdict::Pass), run_with(error))
+        else {
+            panic!("the reference stack is always there");
+        };
+        let dir = Path::new("/nonexistent-expectations");
+        let committed = assemble(&scripts, &[good], None, dir, false)
+            .map(|(r, _)| r)
+            .ok();
+        let assembled = assemble(
+            &scripts,
+            std::slice::from_ref(&broken),
+            committed.clone(),
+            dir,
+            false,
+        );
+        let Ok((kept_report, kept)) = assembled else {
+            panic!("assembling failed");
+        };
+        assert_eq!(Some(&kept_report), committed.as_ref(), "column kept");
+        assert!(kept.first().is_some_and(|k| {
+            k.reason
+                .contains("1 script(s) ended in a harness error (first: b: no tun)")
+        }));
+        let forced = assemble(&scripts, &[broken], committed, dir, true);
+        let Ok((forced, none_kept)) = forced else {
+            panic!("assembling failed");
+        };
+        assert!(none_kept.is_empty());
+        let cell = forced.column("reference").and_then(|c| c.cells.get("b"));
+        assert_eq!(cell.map(|c| c.status), Some(Status::Error));
+    }
+
     #[test]
     fn stale_files_and_merge_through_results_json() {
         let dir = std::env::temp_dir().join(format!("tcpconf-matrix-{}", std::process::id()));
