@@ -110,11 +110,18 @@ fn script_trial(
     .with_kind(kind)
 }
 
-fn expectations_trial(stack: &'static str, ids: Arc<Vec<String>>, dir: &Path) -> Trial {
+/// The whole corpus (loaded in the trials that need it: see [`corpus_for`]).
+fn corpus() -> Result<Vec<SuiteScript>, Failed> {
+    suite::load::corpus(&root().join("scripts"), &Default::default())
+        .map_err(|e| Failed::from(format!("cannot load scripts/: {e}")))
+}
+
+fn expectations_trial(stack: &'static str, dir: &Path) -> Trial {
     let dir = dir.to_path_buf();
     Trial::test(format!("expectations::{stack}"), move || {
         let e = Expectations::load(&dir, stack).map_err(|e| Failed::from(e.to_string()))?;
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let scripts = corpus()?;
+        let ids: Vec<&str> = scripts.iter().map(|s| s.id.as_str()).collect();
         let unknown = e.unknown(&ids);
         if !unknown.is_empty() {
             return Err(format!(
@@ -178,13 +185,10 @@ fn tcpconf(args: &[&str]) -> Result<Vec<u8>, Failed> {
 
 /// `tcpconf run --expect`, `tcpconf matrix` and the suite's trials give every script of the corpus
 /// the same cell on smoltcp.
-fn agreement_trial(
-    target: Arc<Target>,
-    scripts: Arc<Vec<Arc<SuiteScript>>>,
-    plan: Arc<Plan>,
-) -> Trial {
+fn agreement_trial(target: Arc<Target>, plan: Arc<Plan>) -> Trial {
     Trial::test(format!("agreement::{}", target.name), move || {
         let stack = target.name.as_str();
+        let scripts = corpus()?;
         let trials: Vec<(String, String)> = scripts
             .iter()
             .map(|s| {
@@ -287,17 +291,40 @@ fn listing_trial(blocked: Vec<String>) -> Trial {
     })
 }
 
+/// The scripts whose trials this process lists: all of them, except when it is asked for one
+/// trial by its exact name, as nextest runs each trial in a process of its own (naming it as
+/// listed, `[kind] <id>::<stack>`) — then only that trial's script is read and checked, not the
+/// whole corpus.
+fn corpus_for(args: &Arguments) -> Result<Vec<SuiteScript>, Failed> {
+    let scripts = root().join("scripts");
+    let single = args
+        .filter
+        .as_deref()
+        .filter(|_| args.exact && !args.list)
+        .map(|name| name.split_once("] ").map_or(name, |(_, rest)| rest))
+        .and_then(|name| name.rsplit_once("::"))
+        .map(|(id, _)| scripts.join(format!("{id}.pkt")))
+        .filter(|path| path.is_file());
+    match single {
+        Some(path) => suite::load::paths(&[path], Some(&scripts), &Default::default())
+            .map_err(|e| Failed::from(e.to_string())),
+        None => corpus(),
+    }
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let scripts = match suite::load::corpus(&root().join("scripts"), &Default::default()) {
+    let scripts = match corpus_for(&args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("conformance: cannot load scripts/: {e}");
+            eprintln!(
+                "conformance: {}",
+                e.message().unwrap_or("cannot load scripts/")
+            );
             std::process::exit(2);
         }
     };
     let dir = expectations_dir();
-    let ids: Arc<Vec<String>> = Arc::new(scripts.iter().map(|s| s.id.clone()).collect());
     let scripts: Arc<Vec<Arc<SuiteScript>>> = Arc::new(scripts.into_iter().map(Arc::new).collect());
     let retried = Arc::new(AtomicUsize::new(0));
     let mut blocked = Vec::new();
@@ -308,7 +335,7 @@ fn main() {
         .filter(|e| !e.name.starts_with("exec:"))
     {
         let stack = entry.name;
-        trials.push(expectations_trial(stack, Arc::clone(&ids), &dir));
+        trials.push(expectations_trial(stack, &dir));
         let target = match Target::prepare(stack, StackOptions::default()) {
             Ok(t) => Arc::new(t),
             Err(e) => {
@@ -339,11 +366,7 @@ fn main() {
             trials.push(script_trial(&target, script, &plan, &retried));
         }
         if stack == "smoltcp" {
-            trials.push(agreement_trial(
-                Arc::clone(&target),
-                Arc::clone(&scripts),
-                Arc::clone(&plan),
-            ));
+            trials.push(agreement_trial(Arc::clone(&target), Arc::clone(&plan)));
         }
     }
     trials.push(listing_trial(blocked));

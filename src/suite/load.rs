@@ -52,13 +52,15 @@ impl SuiteScript {
         source: String,
         defines: &BTreeMap<String, String>,
     ) -> SuiteScript {
-        let diagnostics = crate::script::check_source_with_defines(&source, defines);
-        let (meta, estimate) = match crate::script::parse(&source) {
+        // One parse for the checks, the metadata and the estimate (`check_source_with_defines`
+        // would parse again).
+        let (diagnostics, meta, estimate) = match crate::script::parse(&source) {
             Ok(script) => (
+                crate::script::check::check_with_defines(&script, defines),
                 ScriptMeta::from_script(&script).0,
                 super::schedule::scripted_duration(&script),
             ),
-            Err(_) => (ScriptMeta::default(), Duration::ZERO),
+            Err(d) => (vec![d], ScriptMeta::default(), Duration::ZERO),
         };
         SuiteScript {
             id,
