@@ -66,24 +66,9 @@ fn done(p: SyscallProgress) -> tcpconf::stack::SyscallOutcome {
 }
 
 fn main() {
-    if skip_unprivileged("linux_timing") {
+    let Some((n, _scheduling)) = bench_start("linux_timing", 1000) else {
         return;
-    }
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1000);
-    // The scheduling `tcpconf run` gives runs against real-time stacks (packetdrill's choice too);
-    // taken before setup so that the adapter's threads inherit it.
-    let scheduling = tcpconf::engine::priority::raise();
-    println!(
-        "scheduling: {}",
-        if scheduling.raised() {
-            "SCHED_RR at the lowest priority, as tcpconf run uses for real-time stacks"
-        } else {
-            "the default policy (one CPU, or no CAP_SYS_NICE)"
-        }
-    );
+    };
     let net = net_v4();
     let clock = RealClock::start();
     let mut stack = LinuxStack::new();

@@ -45,12 +45,14 @@ impl Runner<'_> {
     }
 
     pub(super) fn shell(&mut self, loc: &Location, command: &str) -> Result<(), Stop> {
+        let started = self.now;
         let status = self
             .stack
             .shell(&with_packetdrill_env(command, self.shell_dir.as_deref()))
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
+        self.catch_up();
         self.trace.push(
-            self.now,
+            started,
             self.line,
             TraceKind::Shell {
                 command: command.to_string(),
@@ -67,12 +69,17 @@ impl Runner<'_> {
         }
     }
 
-    /// The state a condition asks about, or `None` if the stack cannot tell.
+    /// The state a condition asks about; an endpoint the stack does not know is CLOSED.
     fn query_state(&mut self, loc: &Location, cond: &StateCondition) -> Result<TcpState, Stop> {
-        let conns = self
-            .stack
-            .connections()
-            .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
+        let asked = self.now;
+        let ask = |runner: &mut Self, of: Endpoint| {
+            let state = runner
+                .stack
+                .state(&of)
+                .map_err(|e| Stop::from_stack(e, Some(loc.clone())));
+            runner.catch_up();
+            state
+        };
         let found = match &cond.fd {
             Some(fd) => {
                 let live = self.fds.get(&fd.node).copied().ok_or_else(|| {
@@ -81,7 +88,7 @@ impl Runner<'_> {
                         format!("script fd {} was never opened", fd.node),
                     )
                 })?;
-                conns.iter().find(|c| c.fd == Some(live)).map(|c| c.state)
+                ask(self, Endpoint::Fd(live))?
             }
             None => {
                 let Some(conn) = &self.conn else {
@@ -90,33 +97,24 @@ impl Runner<'_> {
                         "no connection under test to ask about",
                     ));
                 };
-                let local = conn.local_addr();
-                let remote = conn.remote_addr();
-                let same = |a: SocketAddr, b: SocketAddr| {
-                    a.ip().to_canonical() == b.ip().to_canonical() && a.port() == b.port()
+                let (local, remote, listening) = (
+                    conn.local_addr(),
+                    conn.remote_addr(),
+                    conn.phase == Phase::Listening,
+                );
+                let hit = match local {
+                    Some(local) => ask(self, Endpoint::Tuple { local, remote })?,
+                    None => None,
                 };
-                let hit = conns
-                    .iter()
-                    .find(|c| {
-                        local.is_some_and(|l| same(c.local, l))
-                            && c.remote.is_some_and(|r| same(r, remote))
-                    })
-                    .map(|c| c.state);
-                if hit.is_none() && conn.phase == Phase::Listening {
-                    conns
-                        .iter()
-                        .find(|c| {
-                            c.remote.is_none() && local.is_some_and(|l| c.local.port() == l.port())
-                        })
-                        .map(|c| c.state)
-                } else {
-                    if hit.is_none() && !self.caps.fdless_states {
+                match (hit, local) {
+                    (None, Some(local)) if listening => ask(self, Endpoint::Listener { local })?,
+                    (None, _) if !self.caps.fdless_states => {
                         return Err(Stop::skip(
                             Some(loc.clone()),
                             "the stack cannot report connections without an fd, so CLOSED cannot be told from unreported",
                         ));
                     }
-                    hit
+                    (hit, _) => hit,
                 }
             }
         };
@@ -125,7 +123,7 @@ impl Runner<'_> {
         if self.last_answer != Some((self.line, state)) {
             self.last_answer = Some((self.line, state));
             self.trace.push(
-                self.now,
+                asked,
                 self.line,
                 TraceKind::State {
                     query: condition_text(cond),
@@ -141,18 +139,47 @@ impl Runner<'_> {
         loc: &Location,
         cond: &StateCondition,
     ) -> Result<(bool, TcpState), Stop> {
-        let want = cond.tcp_state().ok_or_else(|| {
-            Stop::error(
-                Some(loc.clone()),
-                format!("unknown TCP state `{}`", cond.state.node),
-            )
-        })?;
+        let want = wanted_state(loc, cond)?;
         let got = self.query_state(loc, cond)?;
-        let holds = match cond.op {
-            CmpOp::Eq => got == want,
-            CmpOp::Ne => got != want,
-        };
-        Ok((holds, got))
+        Ok((holds(cond.op, want, got), got))
+    }
+
+    /// Waits until an assertion is due. In real time a long wait asks for the state on the way:
+    /// once the answer at the due time is certain (see [`settled`]) and it is a failure, the line
+    /// fails at once instead of sleeping out a verdict that is already decided — a 240 s TIME-WAIT
+    /// assertion on a stack whose TIME-WAIT ends at 60 s.
+    pub(super) fn await_assertion(
+        &mut self,
+        loc: &Location,
+        cond: &StateCondition,
+        due: Duration,
+    ) -> Result<(), Stop> {
+        if !self.real_time() || due.saturating_sub(self.now) < EARLY_DECISION_WAIT {
+            return self.advance_to(due);
+        }
+        let want = wanted_state(loc, cond)?;
+        let start = self.now;
+        while self.now < due {
+            let got = self.query_state(loc, cond)?;
+            if settled(cond.op, want, got) == Some(false) {
+                return Err(Stop::failure(
+                    Failure::new(
+                        Some(loc.clone()),
+                        format!(
+                            "state assertion failed: expected {} at {} sec, but the connection is \
+                             {got} at {} sec, and without a segment or a call a connection can \
+                             only move towards CLOSED: decided without waiting for the line's time",
+                            condition_text(cond),
+                            fmt_secs(due),
+                            fmt_secs(self.now)
+                        ),
+                    )
+                    .with_expected_actual(condition_text(cond), format!("state == {got}")),
+                ));
+            }
+            self.step((self.now + poll_step(self.now - start)).min(due))?;
+        }
+        Ok(())
     }
 
     pub(super) fn assert_state(
@@ -186,17 +213,27 @@ impl Runner<'_> {
         let limit = start + within;
         let held_at = match &m.until {
             MeasureUntil::State(cond) => loop {
-                if self.condition_holds(loc, cond)?.0 {
+                let (held, got) = self.condition_holds(loc, cond)?;
+                if held {
                     break self.now;
                 }
                 if self.now >= limit {
                     return Err(self.measure_timeout(loc, m, within));
                 }
-                // Poll finely at first and coarser later: a relative precision of ~0.1 % keeps a
-                // 240 s TIME-WAIT to a few thousand queries.
-                let step = ((self.now - start) / 1024)
-                    .clamp(Duration::from_micros(100), Duration::from_millis(100));
-                self.step((self.now + step).min(limit))?;
+                if settled(cond.op, wanted_state(loc, cond)?, got) == Some(false) {
+                    return Err(Stop::fail(
+                        Some(loc.clone()),
+                        format!(
+                            "measurement {}: condition {} can no longer hold: the connection is \
+                             {got} at {} sec, and without a segment or a call it can only move \
+                             towards CLOSED",
+                            m.name.node,
+                            condition_text(cond),
+                            fmt_secs(self.now)
+                        ),
+                    ));
+                }
+                self.step((self.now + poll_step(self.now - start)).min(limit))?;
             },
             MeasureUntil::Packet { .. } => loop {
                 let mut found = None;
@@ -244,6 +281,44 @@ impl Runner<'_> {
     }
 }
 
+/// Waits shorter than this go by without asking for the state on the way.
+const EARLY_DECISION_WAIT: Duration = Duration::from_secs(1);
+
+/// How long to wait between two state queries, `elapsed` into a wait: finely at first and coarser
+/// later, a relative precision of ~0.1 % that keeps a 240 s TIME-WAIT to a few thousand queries.
+fn poll_step(elapsed: Duration) -> Duration {
+    (elapsed / 1024).clamp(Duration::from_micros(100), Duration::from_millis(100))
+}
+
+fn wanted_state(loc: &Location, cond: &StateCondition) -> Result<TcpState, Stop> {
+    cond.tcp_state().ok_or_else(|| {
+        Stop::error(
+            Some(loc.clone()),
+            format!("unknown TCP state `{}`", cond.state.node),
+        )
+    })
+}
+
+fn holds(op: CmpOp, want: TcpState, got: TcpState) -> bool {
+    match op {
+        CmpOp::Eq => got == want,
+        CmpOp::Ne => got != want,
+    }
+}
+
+/// What a condition `state <op> want` will answer later, if the connection's state `now` already decides it while no
+/// segment arrives and no call is made (which is all the engine does while it waits for a line).
+///
+/// Without input a connection leaves its state only towards CLOSED — by its own timers: TIME-WAIT
+/// ending, retransmissions or keep-alive giving up, a SYN-RECEIVED that times out — and a CLOSED
+/// one stays CLOSED (RFC 9293 §3.10.8: the timeouts are the only events besides segments and
+/// calls). So from `now` only `now` and CLOSED can be reached: if both give the same answer, that
+/// is the answer.
+fn settled(op: CmpOp, want: TcpState, now: TcpState) -> Option<bool> {
+    let (stay, close) = (holds(op, want, now), holds(op, want, TcpState::Closed));
+    (stay == close).then_some(stay)
+}
+
 /// A script command as packetdrill runs it: with `PACKETDRILL_PID` exported (its own pid, the
 /// shell's parent; `set_sysctls.py` names its restore file after it and cleanup commands use
 /// `${PPID}`), in `dir` if given.
@@ -269,5 +344,38 @@ fn condition_text(cond: &StateCondition) -> String {
     match &cond.fd {
         Some(fd) => format!("state({}) {op} {}", fd.node, cond.state.node),
         None => format!("state {op} {}", cond.state.node),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TcpState::*;
+
+    #[test]
+    fn only_closed_is_reachable_without_input() {
+        // TIME-WAIT can still end: `== CLOSED` is open, `== TIME_WAIT` too.
+        assert_eq!(settled(CmpOp::Eq, Closed, TimeWait), None);
+        assert_eq!(settled(CmpOp::Eq, TimeWait, TimeWait), None);
+        // Gone: nothing but CLOSED ever again.
+        assert_eq!(settled(CmpOp::Eq, TimeWait, Closed), Some(false));
+        assert_eq!(settled(CmpOp::Ne, TimeWait, Closed), Some(true));
+        // ESTABLISHED cannot become CLOSE-WAIT without the peer's FIN.
+        assert_eq!(settled(CmpOp::Eq, CloseWait, Established), Some(false));
+        assert_eq!(settled(CmpOp::Ne, Closed, Established), None);
+        assert_eq!(settled(CmpOp::Ne, SynSent, Established), Some(true));
+    }
+
+    #[test]
+    fn polls_finely_then_coarsely() {
+        assert_eq!(poll_step(Duration::ZERO), Duration::from_micros(100));
+        assert_eq!(
+            poll_step(Duration::from_secs(1)),
+            Duration::from_nanos(976_562)
+        );
+        assert_eq!(
+            poll_step(Duration::from_secs(600)),
+            Duration::from_millis(100)
+        );
     }
 }

@@ -17,8 +17,8 @@ use crate::script::ast::{
     SeqSpec, StateCondition, SyscallSpec, TcpPacket, TimeSpec,
 };
 use crate::stack::{
-    Capabilities, Fd, NetConfig, Stack, StackEvent, Syscall, SyscallOutcome, SyscallProgress,
-    TcpState, TimeModel,
+    Capabilities, Endpoint, Fd, NetConfig, Stack, StackEvent, Syscall, SyscallOutcome,
+    SyscallProgress, TcpState, TimeModel,
 };
 use crate::wire::{self, Packet, Segment, TcpFlags, TcpOption};
 
@@ -35,9 +35,12 @@ use super::timing::{self, Due, Previous, Resolved};
 use super::trace::{Trace, TraceKind};
 
 mod calls;
+mod delays;
 mod extensions;
 mod guard;
 mod packets;
+
+use delays::Delays;
 
 /// How long packetdrill keeps waiting for an outbound packet past its scripted time before it
 /// reports "Timed out waiting for packet" (`sniff_outbound_live_packet`).
@@ -101,6 +104,8 @@ pub struct Runner<'s> {
     last_answer: Option<(Option<usize>, TcpState)>,
     /// Where shell commands start (see [`super::RunOptions::shell_dir`]).
     pub(super) shell_dir: Option<std::path::PathBuf>,
+    /// What delayed the engine since the current event became current.
+    delays: Delays,
     /// Bounds on event storms and waits that let no time pass.
     guard: guard::Guard,
 }
@@ -135,6 +140,7 @@ impl<'s> Runner<'s> {
             line: None,
             last_answer: None,
             shell_dir: None,
+            delays: Delays::default(),
             guard: guard::Guard::default(),
         }
     }
@@ -213,22 +219,36 @@ impl<'s> Runner<'s> {
         if events.is_empty() {
             if self.real_time() {
                 self.now = self.clock.sleep_until(until + self.offset) - self.offset;
+                self.delays.woke(until, self.now);
             } else {
                 self.now = self.now.max(until);
             }
             return Ok(true);
         }
-        let count = events.len();
+        let (n, handling) = (events.len(), self.clock.now());
         for e in events {
             self.on_stack_event(e)?;
         }
         if self.real_time() {
-            self.now = self.now.max(self.clock.now().saturating_sub(self.offset));
+            self.delays
+                .handled(n, self.clock.now().saturating_sub(handling));
+            self.catch_up();
         }
         self.guard
-            .after_wait(count, self.now, !self.real_time())
+            .after_wait(n, self.now, !self.real_time())
             .map_err(|m| Stop::error(self.current_location(), m))?;
         Ok(false)
+    }
+
+    /// Real time: brings `now` up to the clock after a step of the engine's own (an injection, a
+    /// syscall, a state query, a shell command), so that the next relative time counts from when
+    /// the step really ended — packetdrill reads the clock after every event
+    /// (`run.c: adjust_relative_event_times`) — and traced times are when things happened.
+    /// Virtual time stands still while the engine works.
+    fn catch_up(&mut self) {
+        if self.real_time() {
+            self.now = self.now.max(self.clock.now().saturating_sub(self.offset));
+        }
     }
 
     fn current_location(&self) -> Option<Location> {
@@ -314,6 +334,7 @@ impl<'s> Runner<'s> {
     pub fn event(&mut self, ev: &Event) -> Result<(), Stop> {
         let loc = location(ev.span);
         self.line = Some(loc.line);
+        self.delays = Delays::default();
         let inbound =
             matches!(&ev.action, Action::Packet(p) if p.direction.node == Direction::Inbound);
         let resolved = timing::resolve(&ev.time.spec, inbound, self.prev.as_ref())
@@ -345,7 +366,7 @@ impl<'s> Runner<'s> {
                 ));
             }
             Action::Assert(cond) => {
-                self.advance_to(resolved.due.start())?;
+                self.await_assertion(&loc, cond, resolved.due.start())?;
                 self.check_start(&loc, &resolved, tolerance, "state assertion")?;
                 self.assert_state(&loc, cond)?;
                 self.now
@@ -360,6 +381,7 @@ impl<'s> Runner<'s> {
             completed,
             inbound_packet: inbound,
             absolute: timing::is_absolute(&ev.time.spec),
+            line: Some(loc.line),
         });
         Ok(())
     }
@@ -375,16 +397,16 @@ impl<'s> Runner<'s> {
         what: &str,
     ) -> Result<(), Stop> {
         // The first event starts the run and is not checked (packetdrill's `wait_for_event`).
-        if self.prev.is_none() {
+        let Some(prev) = self.prev else {
             return Ok(());
-        }
+        };
         timing::check(r.due, self.now, tolerance, what).map_err(|m| {
+            let why = self
+                .delays
+                .explain(r.due.start(), prev.line, prev.completed);
             Stop::error(
                 Some(loc.clone()),
-                format!(
-                    "{HARNESS_LATE}: {m} (this says nothing about the stack: the machine was too \
-                     busy; run fewer scripts at once with -j, or raise --tolerance_usecs)"
-                ),
+                format!("{HARNESS_LATE}: {m}; {why} (this says nothing about the stack)"),
             )
         })
     }

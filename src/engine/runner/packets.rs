@@ -120,11 +120,13 @@ impl Runner<'_> {
     fn send(&mut self, loc: &Location, packet: Packet) -> Result<(), Stop> {
         let bytes =
             inbound::encode(&packet).map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
+        let at = self.now;
         self.stack
             .inject(self.now + self.offset, &bytes)
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
+        self.catch_up();
         self.trace.push(
-            self.now,
+            at,
             self.line,
             TraceKind::Injected {
                 text: notation::packet_text(&packet),
