@@ -25,8 +25,8 @@ pub struct MatrixArgs {
     /// Where the per-stack expectations (`<stack>.toml`) live [default: OUT/expectations].
     #[arg(long)]
     expectations: Option<PathBuf>,
-    /// Scripts run at once per stack, each on its own stack instance [default: one per CPU on a
-    /// virtual-time stack, two per CPU on a real-time one].
+    /// Scripts run at once per stack, each on its own stack instance [default: one per CPU;
+    /// on a real-time stack see `suite::REAL_TIME_JOBS_PER_CPU`].
     #[arg(short = 'j', long = "jobs", value_parser = super::jobs)]
     jobs: Option<usize>,
     /// On real-time stacks, run a script again up to N times when its verdict differs from the

@@ -35,8 +35,8 @@ pub struct RunArgs {
     /// Print each script's full trace (human format).
     #[arg(short, long)]
     verbose: bool,
-    /// Run this many scripts at once, each on its own stack instance [default: one per CPU on a
-    /// virtual-time stack, two per CPU on a real-time one].
+    /// Run this many scripts at once, each on its own stack instance [default: one per CPU;
+    /// on a real-time stack see `suite::REAL_TIME_JOBS_PER_CPU`].
     #[arg(short = 'j', long = "jobs", value_parser = super::jobs)]
     jobs: Option<usize>,
     /// Judge each verdict against the stack's expectations in DIR/<stack>.toml (e.g.

@@ -194,7 +194,7 @@ impl StackEntry {
                 "stack `{}`{} runs in a private network namespace with a TUN device, which needs \
                  CAP_NET_ADMIN and CAP_SYS_ADMIN (and /dev/net/tun is usually 0600, so file \
                  capabilities alone do not open it): run tcpconf as root, e.g. \
-                 `sudo $(command -v tcpconf) …` (sudo's PATH does not include ~/.cargo/bin)",
+                 `sudo \"$(command -v tcpconf)\" …` (sudo's PATH does not include ~/.cargo/bin)",
                 self.name,
                 if via_tun(opts) { " --via tun" } else { "" }
             ));

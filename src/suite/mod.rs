@@ -65,11 +65,14 @@ pub fn default_jobs_virtual() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-/// Scripts run at once per CPU on a real-time stack by default. A real-time script sleeps almost
-/// all of its scripted time and spins only the last ~100 µs before each event, so several overlap
-/// on one CPU; more would let their spin windows and state queries collide on the 4 ms
-/// tolerance.
-pub const REAL_TIME_JOBS_PER_CPU: usize = 2;
+/// Scripts run at once per CPU on a real-time stack by default: the knob for letting sleeping
+/// real-time scripts overlap. A real-time script sleeps almost all of its scripted time, so more
+/// jobs than CPUs would shorten a column (measured on 2 CPUs, Linux column: 230 s at 2 jobs, 135 s
+/// at 4, 134 s at 8 — the floor is the longest script), but every run raises its thread to
+/// SCHED_RR before the stack's set-up, and a job busy at that priority keeps another job's timed
+/// event waiting for the 100 ms round-robin slice: at 4 and 8 jobs three scripts each ended in
+/// such a lateness error, at 2 none. One per CPU until set-up no longer runs at real-time priority.
+pub const REAL_TIME_JOBS_PER_CPU: usize = 1;
 
 /// The default number of scripts run at once on a stack with `time`.
 pub fn default_jobs(time: TimeModel) -> usize {
@@ -354,5 +357,107 @@ pub fn run_stack(
         outcomes,
         wall: started.elapsed(),
         jobs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    const SOCKET: &str = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n";
+
+    fn script(id: &str, text: String) -> SuiteScript {
+        SuiteScript::from_source(
+            id.into(),
+            format!("{id}.pkt").into(),
+            text,
+            &BTreeMap::new(),
+        )
+    }
+
+    fn target(name: &str) -> Option<Target> {
+        Target::prepare(name, StackOptions::default()).ok()
+    }
+
+    #[test]
+    fn static_errors_and_profiles_stop_a_script_before_it_runs() {
+        let (Some(reference), Some(smoltcp)) = (target("reference"), target("smoltcp")) else {
+            panic!("in-process stacks are always there");
+        };
+        let plan = Plan::default();
+        let typo = script("typo", format!("{SOCKET}+0 lisen(3, 1) = 0\n"));
+        let o = run_script(&reference, &typo, &plan);
+        match &o.result.verdict {
+            Verdict::Error { message, location } => {
+                assert!(
+                    message.starts_with("script error: unknown syscall"),
+                    "{message}"
+                );
+                assert_eq!(location.as_ref().map(|l| (l.line, l.column)), Some((2, 4)));
+                assert_eq!(
+                    location.as_ref().map(|l| l.source.as_str()),
+                    Some("+0 lisen(3, 1) = 0")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let rfc793 = script("old", format!("//! profile: rfc793\n{SOCKET}"));
+        assert!(matches!(
+            run_script(&smoltcp, &rfc793, &plan).result.verdict,
+            Verdict::Skip { .. }
+        ));
+        let ran = run_script(&reference, &rfc793, &plan);
+        assert_eq!(ran.result.verdict, Verdict::Pass);
+        assert_eq!(
+            ran.result.stack.map(|s| s.profile).as_deref(),
+            Some("rfc793"),
+            "the reference stack selects the script's profile"
+        );
+    }
+
+    #[test]
+    fn virtual_time_runs_are_never_retried_and_judged_when_expected() {
+        let Some(reference) = target("reference") else {
+            panic!("the reference stack is always there");
+        };
+        let fails = script("fails", format!("{SOCKET}+0 close(3) = -1\n"));
+        let plan = Plan {
+            retries: 5,
+            expectations: Some(Arc::new(Expectations::default())),
+            ..Plan::default()
+        };
+        let o = run_script(&reference, &fails, &plan);
+        assert_eq!(o.attempts, 1);
+        assert_eq!(o.judged.map(|j| j.status), Some(Status::Fail));
+        assert!(!run_script(&reference, &fails, &Plan::default()).as_expected());
+    }
+
+    #[test]
+    fn a_stack_run_keeps_script_order_and_says_when_it_is_complete() {
+        let Some(reference) = target("reference") else {
+            panic!("the reference stack is always there");
+        };
+        let scripts = vec![
+            script("a", SOCKET.into()),
+            script("b", format!("{SOCKET}+1 close(3) = 0\n")),
+            script("c", format!("{SOCKET}+0 bogus\n")),
+        ];
+        let plan = Plan {
+            jobs: 2,
+            ..Plan::default()
+        };
+        let mut seen = 0;
+        let run = run_stack(reference, &scripts, &plan, |_, _| seen += 1);
+        assert_eq!(seen, 3);
+        let ids: Vec<&str> = run.outcomes.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert!(!run.complete(), "c does not parse: a harness error");
+        assert_eq!(run.errors().count(), 1);
+        assert!(matches!(
+            Target::prepare("nonesuch", StackOptions::default()),
+            Err(SuiteError::UnknownStack(_))
+        ));
     }
 }
