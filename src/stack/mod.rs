@@ -57,6 +57,11 @@ pub struct Capabilities {
     pub accept_backlog: bool,
     /// `shutdown(SHUT_RD)` has an effect of its own.
     pub shut_rd: bool,
+    /// The behaviour profiles a run can select (`rfc9293`, `rfc793`), default first; empty for a
+    /// stack with one fixed behaviour, which is judged against RFC 9293. Scripts of a profile the
+    /// stack cannot select are skipped with the reason (`suite::applies`).
+    #[serde(default)]
+    pub profiles: Vec<String>,
 }
 
 /// Who a stack is, for reports: the matrix column header.

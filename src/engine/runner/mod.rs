@@ -37,6 +37,7 @@ use super::trace::{Trace, TraceKind};
 mod calls;
 mod delays;
 mod extensions;
+mod guard;
 mod packets;
 
 use delays::Delays;
@@ -114,6 +115,8 @@ pub struct Runner<'s> {
     pub(super) shell_dir: Option<std::path::PathBuf>,
     /// What delayed the engine since the current event became current.
     delays: Delays,
+    /// Bounds on event storms and waits that let no time pass.
+    guard: guard::Guard,
 }
 
 impl<'s> Runner<'s> {
@@ -147,6 +150,7 @@ impl<'s> Runner<'s> {
             last_answer: None,
             shell_dir: None,
             delays: Delays::default(),
+            guard: guard::Guard::default(),
         }
     }
 
@@ -254,6 +258,9 @@ impl<'s> Runner<'s> {
                 .handled(n, self.clock.now().saturating_sub(handling));
             self.catch_up();
         }
+        self.guard
+            .after_wait(n, self.now, !self.real_time())
+            .map_err(|m| Stop::error(self.current_location(), m))?;
         Ok(false)
     }
 
@@ -290,6 +297,12 @@ impl<'s> Runner<'s> {
                     Ok(p) => notation::packet_text(p),
                     Err(e) => format!("undecodable packet of {} bytes ({e})", out.packet.len()),
                 };
+                // A malformed packet is the stack's doing and named as such, rather than left
+                // for a `>` line to time out on. Valid IP of another protocol is only traced.
+                let malformed = match &packet {
+                    Ok(_) | Err(wire::WireError::Protocol(_) | wire::WireError::Fragment) => None,
+                    Err(e) => Some(malformed_packet(e, &out.packet, out.at)),
+                };
                 self.trace.push(
                     out.at,
                     self.line,
@@ -302,6 +315,9 @@ impl<'s> Runner<'s> {
                     Ok(Packet::Tcp(s)) => Some(s),
                     _ => None,
                 };
+                if let Some(message) = malformed {
+                    return Err(Stop::fail(self.current_location(), message));
+                }
                 self.pending.push_back(Sent {
                     at: out.at,
                     segment,
@@ -465,4 +481,21 @@ impl<'s> Runner<'s> {
         f.notes.push("packetdrill does not check for unexpected packets after the last line; run without --strict for its verdict".into());
         Err(Stop::failure(f))
     }
+}
+
+/// The failure message for a packet the stack sent that does not decode: what is wrong, when,
+/// and its first bytes in hex.
+fn malformed_packet(e: &wire::WireError, bytes: &[u8], at: Duration) -> String {
+    const SHOWN: usize = 48;
+    let hex: String = bytes
+        .iter()
+        .take(SHOWN)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let more = if bytes.len() > SHOWN { "…" } else { "" };
+    format!(
+        "the stack sent a malformed packet at {} sec ({e}): {} bytes: {hex}{more}",
+        fmt_secs(at),
+        bytes.len()
+    )
 }

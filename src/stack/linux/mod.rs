@@ -282,6 +282,7 @@ impl Stack for LinuxStack {
                 fdless_states: true,
                 accept_backlog: true,
                 shut_rd: true,
+                profiles: Vec::new(),
             },
         }
     }

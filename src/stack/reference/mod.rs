@@ -60,6 +60,18 @@ pub struct ReferenceStack {
     mapped: bool,
 }
 
+/// The behaviour profiles the reference stack can run, default first (`tcp::Profile`).
+pub const PROFILES: &[&str] = &["rfc9293", "rfc793"];
+
+/// The profile called `name`, one of [`PROFILES`].
+pub fn profile(name: &str) -> Option<Profile> {
+    match name {
+        "rfc9293" => Some(Profile::rfc9293()),
+        "rfc793" => Some(Profile::rfc793()),
+        _ => None,
+    }
+}
+
 impl ReferenceStack {
     /// A reference stack that will run `profile`.
     pub fn new(profile: Profile) -> Self {
@@ -323,6 +335,7 @@ impl Stack for ReferenceStack {
                 fdless_states: true,
                 accept_backlog: true,
                 shut_rd: true,
+                profiles: PROFILES.iter().map(|p| (*p).to_string()).collect(),
             },
         }
     }
