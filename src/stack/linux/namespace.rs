@@ -169,7 +169,12 @@ impl Namespace {
         let thread = std::thread::Builder::new()
             .name("tcpconf-netns".into())
             .spawn(move || {
-                let ready = enter_and_configure(&net).and_then(|inside| {
+                // Building the namespace costs milliseconds of kernel CPU: not at real-time
+                // priority, where it would delay other runs; the thread serves at the priority it
+                // inherited.
+                let built =
+                    crate::engine::priority::at_normal_priority(|| enter_and_configure(&net));
+                let ready = built.and_then(|inside| {
                     let closer = Closer::start(&notifier, clock)?;
                     Ok((inside, closer))
                 });

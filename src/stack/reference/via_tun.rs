@@ -276,7 +276,10 @@ impl Run {
         let thread = std::thread::Builder::new()
             .name("tcpconf-reference".into())
             .spawn(move || {
-                let (harness, stack_tun) = match build_namespace(&net) {
+                // Off real-time priority while building (milliseconds of kernel CPU that other
+                // runs' due events would otherwise wait for); it serves at the inherited one.
+                let built = crate::engine::priority::at_normal_priority(|| build_namespace(&net));
+                let (harness, stack_tun) = match built {
                     Ok(tuns) => tuns,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
