@@ -313,7 +313,7 @@ fn corpus_for(args: &Arguments) -> Result<Vec<SuiteScript>, Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
     let scripts = match corpus_for(&args) {
         Ok(s) => s,
         Err(e) => {
@@ -329,6 +329,10 @@ fn main() {
     let retried = Arc::new(AtomicUsize::new(0));
     let mut blocked = Vec::new();
     let mut trials = Vec::new();
+    // Real-time trials sleep through their scripted time: they start first, longest first, and
+    // as many at once as `tcpconf run` would run them, so the Linux column takes about as long as
+    // its longest script (as in `suite::run_stack`); virtual-time trials fill the gaps.
+    let mut real_time = Vec::new();
     // `exec:CMD` is a family of stacks, not one: its trials run through tests/exec_protocol.rs.
     for entry in tcpconf::stack::STACKS
         .iter()
@@ -362,15 +366,31 @@ fn main() {
                 Expectations::load(&dir, stack).unwrap_or_default(),
             )),
         });
-        for script in scripts.iter() {
-            trials.push(script_trial(&target, script, &plan, &retried));
+        if target.real_time() {
+            let order = suite::schedule::longest_first(
+                &scripts.iter().map(|s| s.estimate).collect::<Vec<_>>(),
+            );
+            real_time.extend(
+                order
+                    .into_iter()
+                    .filter_map(|i| scripts.get(i))
+                    .map(|script| script_trial(&target, script, &plan, &retried)),
+            );
+        } else {
+            for script in scripts.iter() {
+                trials.push(script_trial(&target, script, &plan, &retried));
+            }
         }
         if stack == "smoltcp" {
             trials.push(agreement_trial(Arc::clone(&target), Arc::clone(&plan)));
         }
     }
     trials.push(listing_trial(blocked));
-    let conclusion = libtest_mimic::run(&args, trials);
+    if !real_time.is_empty() && args.test_threads.is_none() {
+        args.test_threads = Some(suite::default_jobs(tcpconf::stack::TimeModel::Real));
+    }
+    real_time.append(&mut trials);
+    let conclusion = libtest_mimic::run(&args, real_time);
     let retried = retried.load(Ordering::Relaxed);
     if retried > 0 {
         eprintln!("conformance: {retried} trial(s) needed a retry (TCPCONF_RETRIES)");

@@ -26,7 +26,7 @@ pub struct MatrixArgs {
     #[arg(long)]
     expectations: Option<PathBuf>,
     /// Scripts run at once per stack, each on its own stack instance [default: one per CPU;
-    /// on a real-time stack see `suite::REAL_TIME_JOBS_PER_CPU`].
+    /// four per CPU on a real-time stack, see `suite::REAL_TIME_JOBS_PER_CPU`].
     #[arg(short = 'j', long = "jobs", value_parser = super::jobs)]
     jobs: Option<usize>,
     /// On real-time stacks, run a script again up to N times when its verdict differs from the

@@ -36,7 +36,7 @@ pub struct RunArgs {
     #[arg(short, long)]
     verbose: bool,
     /// Run this many scripts at once, each on its own stack instance [default: one per CPU;
-    /// on a real-time stack see `suite::REAL_TIME_JOBS_PER_CPU`].
+    /// four per CPU on a real-time stack, see `suite::REAL_TIME_JOBS_PER_CPU`].
     #[arg(short = 'j', long = "jobs", value_parser = super::jobs)]
     jobs: Option<usize>,
     /// Judge each verdict against the stack's expectations in DIR/<stack>.toml (e.g.

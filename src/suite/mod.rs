@@ -65,14 +65,15 @@ pub fn default_jobs_virtual() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-/// Scripts run at once per CPU on a real-time stack by default: the knob for letting sleeping
-/// real-time scripts overlap. A real-time script sleeps almost all of its scripted time, so more
-/// jobs than CPUs would shorten a column (measured on 2 CPUs, Linux column: 230 s at 2 jobs, 135 s
-/// at 4, 134 s at 8 — the floor is the longest script), but every run raises its thread to
-/// SCHED_RR before the stack's set-up, and a job busy at that priority keeps another job's timed
-/// event waiting for the 100 ms round-robin slice: at 4 and 8 jobs three scripts each ended in
-/// such a lateness error, at 2 none. One per CPU until set-up no longer runs at real-time priority.
-pub const REAL_TIME_JOBS_PER_CPU: usize = 1;
+/// Scripts run at once per CPU on a real-time stack by default: sleeping real-time scripts overlap.
+/// A real-time script sleeps almost all of its scripted time, so more jobs than CPUs shorten a
+/// column until it takes as long as its longest script. Measured on 2 CPUs (Linux column,
+/// `tcpconf matrix --stacks linux --retries 0`): 230 s at 2 jobs, 134–135 s at 8 — the floor,
+/// `timers/syn-give-up`, during which Linux retransmits its SYN for 127 s — with 0 errors and
+/// identical cells in 3 runs, and again in 3 runs beside two CPU-bound `yes` loops (load 4.5–6.5).
+/// That holds because only events that are due spin, and set-up and teardown run off SCHED_RR
+/// (`engine::priority`); with either missing, 8 jobs made about one run in a hundred late.
+pub const REAL_TIME_JOBS_PER_CPU: usize = 4;
 
 /// The default number of scripts run at once on a stack with `time`.
 pub fn default_jobs(time: TimeModel) -> usize {
