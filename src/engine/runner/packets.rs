@@ -94,7 +94,7 @@ impl Runner<'_> {
             BuildError::Unsupported(m) => Stop::skip(Some(loc.clone()), m),
             other => Stop::error(Some(loc.clone()), other.to_string()),
         })?;
-        self.send(loc, Packet::Tcp(seg))
+        self.send(loc, Packet::Tcp(seg), inbound::tamper(tcp))
     }
 
     fn inject_icmp(
@@ -113,13 +113,13 @@ impl Runner<'_> {
             BuildError::Unsupported(m) => Stop::skip(Some(loc.clone()), m),
             other => Stop::error(Some(loc.clone()), other.to_string()),
         })?;
-        self.send(loc, Packet::Icmp(message))
+        self.send(loc, Packet::Icmp(message), wire::Tamper::default())
     }
 
-    /// Encodes and injects a packet, and traces it.
-    fn send(&mut self, loc: &Location, packet: Packet) -> Result<(), Stop> {
-        let bytes =
-            inbound::encode(&packet).map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
+    /// Encodes and injects a packet (damaged as `tamper` says), and traces it.
+    fn send(&mut self, loc: &Location, packet: Packet, tamper: wire::Tamper) -> Result<(), Stop> {
+        let bytes = inbound::encode(&packet, &tamper)
+            .map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
         self.stack
             .inject(self.now + self.offset, &bytes)
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
@@ -127,7 +127,7 @@ impl Runner<'_> {
             self.now,
             self.line,
             TraceKind::Injected {
-                text: notation::packet_text(&packet),
+                text: inbound::packet_text(&packet, &tamper),
                 bytes,
             },
         );
@@ -162,13 +162,13 @@ impl Runner<'_> {
     fn next_flow_packet(
         &mut self,
         deadline: Duration,
-    ) -> Result<Option<(Duration, Segment, bool)>, Stop> {
+    ) -> Result<Option<(Duration, Segment, Option<&'static str>)>, Stop> {
         loop {
             while let Some(sent) = self.pending.pop_front() {
                 if let Some(seg) = sent.segment
                     && self.belongs(&seg)
                 {
-                    return Ok(Some((sent.at, seg, sent.bad_ip_checksum)));
+                    return Ok(Some((sent.at, seg, sent.bad_checksum)));
                 }
             }
             if self.now >= deadline {
@@ -199,7 +199,7 @@ impl Runner<'_> {
                 latest.max(due.start() + OUTBOUND_GRACE)
             }
         };
-        let Some((at, first, mut bad_ip_checksum)) = self.next_flow_packet(deadline)? else {
+        let Some((at, first, mut bad_checksum)) = self.next_flow_packet(deadline)? else {
             return Err(Stop::failure(Failure::new(
                 Some(loc.clone()),
                 format!(
@@ -223,13 +223,13 @@ impl Runner<'_> {
             match pieces.last() {
                 Some(last) if matcher::continues(last, &next) => {
                     pieces.push(next);
-                    bad_ip_checksum |= bad;
+                    bad_checksum = bad_checksum.or(bad);
                 }
                 _ => {
                     self.pending.push_front(Sent {
                         at: next_at,
                         segment: Some(next),
-                        bad_ip_checksum: bad,
+                        bad_checksum: bad,
                     });
                     break;
                 }
@@ -262,8 +262,8 @@ impl Runner<'_> {
             ts_tolerance_usecs: self.settings.tolerance_usecs.max(since_start as u64),
         };
         let mut diffs = matcher::compare(tcp, &p.ip_info, &live, &actual, &ctx);
-        if bad_ip_checksum {
-            diffs.insert(0, "ip_checksum: bad outbound IP checksum".into());
+        if let Some(bad) = bad_checksum {
+            diffs.insert(0, bad.into());
         }
         let actual_text = format!("{} {}", fmt_secs(at), notation::segment_text(&actual));
         // A packet that predates the previous line was unexpected there already; packetdrill (and
