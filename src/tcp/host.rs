@@ -98,6 +98,8 @@ pub struct Host {
     by_tuple: HashMap<(SocketAddr, SocketAddr), ConnId>,
     out: Outbox,
     next_port: u16,
+    /// End of the quiet time after a [`Host::restart`] (RFC 9293 §3.4.3).
+    quiet_until: Option<Duration>,
 }
 
 impl Host {
@@ -114,7 +116,29 @@ impl Host {
             by_tuple: HashMap::new(),
             out: Outbox::default(),
             next_port: start,
+            quiet_until: None,
         }
+    }
+
+    /// The host crashes and restarts at `now`: every socket, connection and queued packet is
+    /// lost, the memory of the sequence numbers in use with them. A new host models one that has
+    /// been up for a while; this one has just started, and "must keep quiet for an MSL before
+    /// assigning any sequence numbers upon starting up or recovering from a situation where
+    /// memory of sequence numbers in use was lost" (RFC 9293 §3.4.2; §3.4.3: "delay emitting any
+    /// TCP segments for at least the agreed MSL"). The clock-driven ISN of RFC 6528 does not
+    /// replace the wait: "Even hosts that can remember the time of day and use it to select
+    /// initial sequence number values are not immune from this problem" (§3.4.3). So for one MSL
+    /// inbound segments are dropped unanswered (no SYN,ACK, no RST) and a `connect` holds its SYN.
+    pub fn restart(&mut self, now: Duration) {
+        *self = Host {
+            quiet_until: Some(now + self.profile.msl),
+            ..Host::new(self.profile.clone(), self.addrs.clone())
+        };
+    }
+
+    /// Whether the host is keeping quiet after a restart.
+    fn quiet(&self, now: Duration) -> bool {
+        self.quiet_until.is_some_and(|t| now < t)
     }
 
     /// The profile this host runs.
@@ -168,6 +192,9 @@ impl Host {
     /// Delivers one inbound IP packet. Packets that are not valid TCP for a local address are
     /// dropped (bad checksums silently, MUST-3).
     pub fn receive(&mut self, now: Duration, packet: &[u8]) {
+        if self.quiet(now) {
+            return;
+        }
         let p = match codec::parse(packet) {
             Ok(p) => p,
             Err(CodecError::NotTcp(_)) => return self.receive_icmp(now, packet),
@@ -662,12 +689,19 @@ impl Host {
             return Err(Error::AddrNotAvailable);
         }
         let settings = self.sock(fd)?.settings.clone();
-        let iss = isn::initial_sequence(self.profile.secret, now, local, remote);
+        // The ISN clock's value when the SYN leaves, after any quiet time.
+        let quiet_until = self.quiet_until.filter(|_| self.quiet(now));
+        let iss = isn::initial_sequence(
+            self.profile.secret,
+            quiet_until.unwrap_or(now),
+            local,
+            remote,
+        );
         let mut cx = Ctx {
             profile: &self.profile,
             out: &mut self.out,
         };
-        let tcb = Tcb::connect(&mut cx, settings, local, remote, iss, now);
+        let tcb = Tcb::connect(&mut cx, settings, (local, remote), iss, now, quiet_until);
         let id = self.insert_conn(Conn {
             tcb,
             fd: Some(fd),
@@ -902,8 +936,8 @@ impl Host {
         })
     }
 
-    /// `setsockopt`.
-    pub fn setsockopt(&mut self, fd: Fd, opt: SockOpt) -> Result<()> {
+    /// `setsockopt` at `now` (keep-alive intervals start when keep-alives are switched on).
+    pub fn setsockopt(&mut self, fd: Fd, opt: SockOpt, now: Duration) -> Result<()> {
         let id = self.conn_id(fd)?;
         let s = self.sock_mut(fd)?;
         let st = &mut s.settings;
@@ -932,7 +966,7 @@ impl Host {
             .and_then(|id| self.conns.get_mut(id))
             .and_then(|c| c.as_mut())
         {
-            conn.tcb.apply_settings(settings);
+            conn.tcb.apply_settings(settings, now);
         }
         Ok(())
     }

@@ -41,9 +41,11 @@ impl Tcb {
     /// SHUT_WR: queue a FIN after the data (ESTABLISHED → FIN-WAIT-1, CLOSE-WAIT → LAST-ACK).
     pub fn shutdown_write(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         let next = match self.state {
-            // §3.10.4: with our SYN unacknowledged the FIN is queued until ESTABLISHED.
-            State::SynReceived => State::SynReceived,
-            State::Established => State::FinWait1,
+            // §3.10.4 SYN-RECEIVED: "If no SENDs have been issued and there is no pending data
+            // to send, then form a FIN segment and send it, and enter FIN-WAIT-1 state". SEND in
+            // SYN-RECEIVED would block (`Host::send`), so nothing is ever pending here: the FIN
+            // goes now, after the SYN,ACK and before its ACK.
+            State::SynReceived | State::Established => State::FinWait1,
             State::CloseWait => State::LastAck,
             State::SynSent => {
                 self.delete();

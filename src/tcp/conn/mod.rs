@@ -172,6 +172,8 @@ struct Timers {
     delayed_ack: Option<Duration>,
     keepalive: Option<Duration>,
     time_wait: Option<Duration>,
+    /// The host's quiet time after a restart (RFC 9293 §3.4.3): nothing is sent before it ends.
+    quiet: Option<Duration>,
 }
 
 /// A transmission control block.
@@ -197,6 +199,10 @@ pub struct Tcb {
     max_snd_wnd: u32,
     /// Sequence number of our FIN once it has been sent.
     fin_seq: Option<Seq>,
+    /// Our SYN has been acknowledged (SND.UNA > ISS). Until then the first octet of `tx` is
+    /// ISS+1, not SND.UNA; a FIN sent in FIN-WAIT-1 after a CLOSE in SYN-RECEIVED (§3.10.4) can
+    /// precede that ACK.
+    syn_acked: bool,
 
     // Receive sequence space.
     irs: Seq,
@@ -249,12 +255,16 @@ pub struct Tcb {
     timers: Timers,
     rtt: RttEstimator,
     cc: Congestion,
-    /// Consecutive retransmission timeouts (RFC 6298 §5.5 backoff exponent).
-    backoff: u32,
+    /// Consecutive retransmission timeouts of the segment at SND.UNA without progress (R1 of
+    /// §3.8.3, TCP_SYNCNT). The RTO's own backoff lives in `rtt` (RFC 6298 §5.5).
+    retries: u32,
     /// When the data (or SYN) now outstanding was first sent, or the last ACK made progress.
     progress_at: Duration,
     syn_retransmitted: bool,
     last_recv_at: Duration,
+    /// When keep-alives were last switched on: the idle interval of MUST-26 cannot have begun
+    /// before the mechanism existed (Linux also counts from the setsockopt).
+    keep_since: Duration,
     keep_probes: u32,
     /// Start and count of the current challenge-ACK budget period (RFC 5961 §7).
     challenge_window: (Duration, u32),
@@ -288,6 +298,7 @@ impl Tcb {
             snd_wl2: Seq(0),
             max_snd_wnd: 0,
             fin_seq: None,
+            syn_acked: false,
             irs: Seq(0),
             rcv_nxt: Seq(0),
             rcv_wnd: 0,
@@ -318,10 +329,11 @@ impl Tcb {
             timers: Timers::default(),
             rtt: RttEstimator::new(profile.initial_rto),
             cc: Congestion::new(u32::from(default_mss)),
-            backoff: 0,
+            retries: 0,
             progress_at: now,
             syn_retransmitted: false,
             last_recv_at: now,
+            keep_since: now,
             keep_probes: 0,
             challenge_window: (now, 0),
         }
@@ -366,7 +378,7 @@ impl Tcb {
 
     /// Consecutive retransmission timeouts without progress.
     pub fn retransmissions(&self) -> u32 {
-        self.backoff
+        self.retries
     }
 
     /// Effective MSS for sending, for getsockopt(TCP_MAXSEG).
@@ -387,7 +399,7 @@ impl Tcb {
     /// Earliest timer deadline.
     pub fn poll_at(&self) -> Option<Duration> {
         let t = &self.timers;
-        [t.rtx, t.delayed_ack, t.keepalive, t.time_wait]
+        [t.rtx, t.delayed_ack, t.keepalive, t.time_wait, t.quiet]
             .into_iter()
             .flatten()
             .min()
@@ -412,8 +424,8 @@ impl Tcb {
         }
         if self.state.is_synchronized() {
             let in_flight = self.snd_nxt - self.snd_una;
-            let fin = u32::from(self.fin_seq.is_some());
-            if in_flight as usize > self.tx.len() + fin as usize {
+            let controls = u32::from(self.fin_seq.is_some()) + u32::from(!self.syn_acked);
+            if in_flight as usize > self.tx.len() + controls as usize {
                 return Err(format!(
                     "{} bytes in flight but only {} buffered",
                     in_flight,
@@ -514,13 +526,21 @@ impl Tcb {
         self.after_emit(flags);
     }
 
-    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, sent now.
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, sent now. SND.NXT, not the send pointer: while
+    /// go-back-N retransmits from SND.UNA after a timeout, SND.NXT still names the next new
+    /// octet (§3.10.7.4 first and seventh steps write `<SEQ=SND.NXT>`).
     fn send_ack(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         let opts = Options {
             timestamps: self.ts_option(now),
             ..Options::default()
         };
-        self.emit(cx, self.send_ptr, Flags::ACK, opts);
+        self.emit(cx, self.snd_nxt, Flags::ACK, opts);
+    }
+
+    /// Sequence number of the first octet in `tx`: SND.UNA, or ISS+1 while our SYN is
+    /// unacknowledged.
+    fn data_start(&self) -> Seq {
+        self.snd_una + u32::from(!self.syn_acked)
     }
 
     /// An RFC 5961 challenge ACK, within the per-connection budget (RFC 5961 §7).

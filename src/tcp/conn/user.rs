@@ -28,13 +28,15 @@ impl Tcb {
         out
     }
 
-    /// Receiver SWS avoidance (§3.8.6.2.2): RCV.WND grows only in steps of at least
-    /// min(buffer/2, MSS); a window update is sent when the offered window was small or doubles.
+    /// Receiver SWS avoidance (§3.8.6.2.2, MUST-39): keep RCV.NXT+RCV.WND fixed until
+    /// "RCV.BUFF - RCV.USER - RCV.WND >= min( Fr * RCV.BUFF, Eff.snd.MSS )" with Fr = 1/2 ("the
+    /// receiver must use its own Eff.snd.MSS"), then set RCV.WND to RCV.BUFF-RCV.USER. A window
+    /// update is sent when the offered window was small or doubles.
     fn open_window(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         let max = 65535u32 << self.rcv_wscale;
         let free = (self.rx.free() as u32).min(max);
         let step = ((self.rx.capacity() / 2) as u32)
-            .min(u32::from(self.advertised_mss(cx.profile)))
+            .min(self.eff_snd_mss())
             .max(1);
         if free <= self.rcv_wnd || free - self.rcv_wnd < step {
             return;
@@ -47,13 +49,18 @@ impl Tcb {
         }
     }
 
-    /// Applies socket options set after the connection exists: resizes the buffers and re-arms
-    /// the keep-alive timer, so that SO_KEEPALIVE or TCP_KEEPIDLE on an idle connection takes
-    /// effect without waiting for the next segment (MUST-24, MUST-27).
-    pub fn apply_settings(&mut self, settings: SockSettings) {
+    /// Applies socket options set at `now` after the connection exists: resizes the buffers and
+    /// re-arms the keep-alive timer, so that SO_KEEPALIVE or TCP_KEEPIDLE on an idle connection
+    /// takes effect without waiting for the next segment (MUST-24, MUST-27). Switching
+    /// keep-alives on starts their idle interval now.
+    pub fn apply_settings(&mut self, settings: SockSettings, now: Duration) {
+        if settings.keepalive && !self.settings.keepalive {
+            self.keep_since = now;
+            self.keep_probes = 0;
+        }
         self.set_buffers(settings.rcvbuf, settings.sndbuf);
         self.settings = settings;
-        self.arm_keepalive();
+        self.arm_keepalive(now);
     }
 
     /// Resizes the buffers (SO_RCVBUF / SO_SNDBUF before or during the connection).

@@ -540,13 +540,17 @@ mod s3_10_7_3_syn_sent {
         }
     }
 
-    /// MUST-10: a SYN without ACK means simultaneous open.
+    /// MUST-10: a SYN without ACK means simultaneous open. The peer's SYN,ACK (RFC 9293
+    /// Figure 7 line 6) repeats its SYN at IRS, below RCV.NXT: unacceptable, answered with
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` and dropped; the peer's ACK then establishes.
     #[test]
     fn syn_means_simultaneous_open() {
         let mut p = Peer::syn_received_active(p9293());
-        // The peer's SYN-ACK starts at its ISS; trimming its SYN completes the handshake.
         let seq = p.nxt - 1;
         p.raw(Flags::SYN | Flags::ACK, seq, p.host_nxt, &[]);
+        p.expect_ack();
+        assert_eq!(p.state(), State::SynReceived);
+        p.send(Flags::ACK, &[]);
         p.expect_nothing();
         assert_eq!(p.state(), State::Established);
     }
@@ -576,7 +580,7 @@ mod s3_10_7_3_syn_sent {
     fn tcp_syncnt_limits_retries() {
         let mut p = Peer::new(p9293());
         let fd = p.host.socket(Family::V4, true).unwrap();
-        p.host.setsockopt(fd, SockOpt::SynCnt(2)).unwrap();
+        p.host.setsockopt(fd, SockOpt::SynCnt(2), p.now).unwrap();
         let _ = p.host.connect(fd, p.me, p.now);
         p.run_for(Duration::from_secs(60));
         assert_eq!(p.out().len(), 3);
@@ -1065,7 +1069,8 @@ mod s3_10_7_4_per_state {
         p.raw(Flags::ACK, p.nxt, p.host_nxt, b"x");
         p.expect_ack();
         assert_eq!(p.state(), State::TimeWait);
-        p.run_for(Duration::from_secs(239));
+        // Only a FIN restarts the 2 MSL timer: it still ends 240 s after entry.
+        p.run_for(Duration::from_secs(139));
         assert_eq!(p.state(), State::TimeWait);
         p.run_for(Duration::from_secs(2));
         assert_eq!(p.state(), State::Closed);
@@ -1122,7 +1127,7 @@ mod s3_6_closing {
     fn linger_zero_aborts_with_rst_and_no_time_wait() {
         let mut p = Peer::established(p9293());
         p.host
-            .setsockopt(p.fd.unwrap(), SockOpt::Linger(Some(0)))
+            .setsockopt(p.fd.unwrap(), SockOpt::Linger(Some(0)), p.now)
             .unwrap();
         p.host.close(p.fd.unwrap(), p.now).unwrap();
         assert_eq!(p.one().flags, Flags::RST | Flags::ACK);
@@ -1322,7 +1327,9 @@ mod s3_7_s3_8_data_transfer {
         p.expect_nothing();
         p.send(Flags::ACK, &[]);
         assert_eq!(p.one().len, 2);
-        p.host.setsockopt(fd, SockOpt::NoDelay(true)).unwrap();
+        p.host
+            .setsockopt(fd, SockOpt::NoDelay(true), p.now)
+            .unwrap();
         p.host.send(fd, b"d", p.now).unwrap();
         assert_eq!(p.one().len, 1);
     }
@@ -1412,7 +1419,7 @@ mod s3_7_s3_8_data_transfer {
         let mut p = Peer::established(p9293());
         let fd = p.fd.unwrap();
         p.host
-            .setsockopt(fd, SockOpt::UserTimeout(Duration::from_secs(20)))
+            .setsockopt(fd, SockOpt::UserTimeout(Duration::from_secs(20)), p.now)
             .unwrap();
         p.host.send(fd, b"lost", p.now).unwrap();
         p.out();
