@@ -44,6 +44,11 @@ const FIRST_FD: Fd = 3;
 /// Linux's default ephemeral port range (`net.ipv4.ip_local_port_range`).
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 
+/// Most connections a listener keeps in SYN-RECEIVED: SYNs beyond them are dropped (the peer
+/// retransmits), so a flood of SYNs from many ports cannot grow the host without bound. Linux
+/// bounds its SYN queue likewise (`tcp_max_syn_backlog`, then SYN cookies).
+const MAX_HALF_OPEN: usize = 128;
+
 /// Bounds of SO_RCVBUF / SO_SNDBUF requests (Linux clamps to its sysctl limits similarly).
 const MIN_BUF: usize = 256;
 const MAX_BUF: usize = 16 << 20;
@@ -290,8 +295,14 @@ impl Host {
         else {
             return;
         };
-        if l.queue.len() > l.backlog {
-            // Accept queue full: drop the SYN, as Linux does; the peer retransmits.
+        let half_open = self
+            .conns
+            .iter()
+            .flatten()
+            .filter(|c| c.parent == Some(lfd) && c.tcb.state == State::SynReceived)
+            .count();
+        if l.queue.len() > l.backlog || half_open >= MAX_HALF_OPEN {
+            // Accept queue or SYN queue full: drop the SYN, as Linux does; the peer retransmits.
             return;
         }
         let settings = settings.clone();
@@ -1053,6 +1064,31 @@ impl Host {
             })?;
         }
         Ok(())
+    }
+
+    /// Connections the host holds (every state but LISTEN and CLOSED), for memory bounds.
+    pub fn connection_count(&self) -> usize {
+        self.conns
+            .iter()
+            .flatten()
+            .filter(|c| c.tcb.state != State::Closed)
+            .count()
+    }
+
+    /// Heap bytes the host holds: every connection's TCB, buffers and out-of-order bookkeeping,
+    /// and the packets waiting in [`Host::pop_outbound`].
+    pub fn heap_bytes(&self) -> usize {
+        let conns: usize = self
+            .conns
+            .iter()
+            .flatten()
+            .map(|c| {
+                std::mem::size_of::<Conn>()
+                    + c.tcb.heap_bytes_outside_buffers()
+                    + c.tcb.buffer_heap_bytes()
+            })
+            .sum();
+        conns + self.out.packets.iter().map(Vec::capacity).sum::<usize>()
     }
 
     /// Bytes of state one connection costs besides its data buffers: the TCB itself plus heap it

@@ -10,8 +10,9 @@
 //! The code is organised by concern: [`codec`] and [`options`] (wire format), [`seq`] (modular
 //! arithmetic), [`profile`], [`buffer`], [`congestion`], `conn` (the TCB, with one file per RFC
 //! section: opening, segment arrival, closing, output, timers, user calls), [`host`]
-//! (demultiplexing and the socket API) and [`sim`] (a deterministic two-host link for tests and
-//! benchmarks).
+//! (demultiplexing and the socket API), [`sim`] (a deterministic two-host link for tests and
+//! benchmarks) and [`stress`] (arbitrary input and the invariants it must keep, for the fuzz target
+//! and the property test).
 //!
 //! Readings chosen where the RFC leaves room (each is a plain reading of the text, not Linux):
 //! - ABORT, close with unread data (SHLD-3) and SO_LINGER {1,0} send `<SEQ=SND.NXT><CTL=RST>`
@@ -53,6 +54,7 @@ pub mod profile;
 pub mod seq;
 pub mod sim;
 pub mod socket;
+pub mod stress;
 
 pub use conn::State;
 pub use error::{Error, Result};

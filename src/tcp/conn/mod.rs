@@ -208,6 +208,9 @@ pub struct Tcb {
     irs: Seq,
     rcv_nxt: Seq,
     rcv_wnd: u32,
+    /// RCV.NXT + the window as last advertised: the right edge a receiver "SHOULD NOT" move left
+    /// (SHLD-14). `None` until the first ACK, and after SO_RCVBUF shrank the buffer.
+    rcv_adv: Option<Seq>,
     last_ack_sent: Seq,
     ack_due: AckDue,
     /// Bytes received since the last ACK we sent (SHLD-19).
@@ -265,7 +268,9 @@ pub struct Tcb {
     /// When keep-alives were last switched on: the idle interval of MUST-26 cannot have begun
     /// before the mechanism existed (Linux also counts from the setsockopt).
     keep_since: Duration,
+    /// Unanswered keep-alive probes, and when the last one left.
     keep_probes: u32,
+    keep_probe_at: Duration,
     /// Start and count of the current challenge-ACK budget period (RFC 5961 §7).
     challenge_window: (Duration, u32),
 }
@@ -302,6 +307,7 @@ impl Tcb {
             irs: Seq(0),
             rcv_nxt: Seq(0),
             rcv_wnd: 0,
+            rcv_adv: None,
             last_ack_sent: Seq(0),
             ack_due: AckDue::No,
             unacked_bytes: 0,
@@ -335,6 +341,7 @@ impl Tcb {
             last_recv_at: now,
             keep_since: now,
             keep_probes: 0,
+            keep_probe_at: now,
             challenge_window: (now, 0),
         }
     }
@@ -435,11 +442,20 @@ impl Tcb {
             if self.ooo.highest() as usize > self.rx.free() {
                 return Err("out-of-order data beyond the receive buffer".into());
             }
-            if self.rcv_wnd as usize > self.rx.free() {
+            if self.rcv_window() as usize > self.rx.free() {
                 return Err(format!(
                     "RCV.WND {} exceeds free space {}",
-                    self.rcv_wnd,
+                    self.rcv_window(),
                     self.rx.free()
+                ));
+            }
+            let edge = self.rcv_nxt + (u32::from(self.window_field(false)) << self.rcv_wscale);
+            if let Some(adv) = self.rcv_adv
+                && edge < adv
+            {
+                return Err(format!(
+                    "SHLD-14: the next ACK would move the right window edge left, from {adv} to \
+                     {edge}"
                 ));
             }
         }
@@ -471,12 +487,34 @@ impl Tcb {
         mss.saturating_sub(opts).max(1)
     }
 
+    /// RCV.WND as advertised and accepted, rounded up to the window scale's unit: a scaled window
+    /// field counts in units of 2^Rcv.Wind.Shift, and rounding the shrinking RCV.WND down would
+    /// move the right edge left as each octet arrives (SHLD-14: "A TCP receiver SHOULD NOT shrink
+    /// the window"). [`Tcb::rcv_wnd_for`] keeps the buffer room that rounding up needs.
+    fn rcv_window(&self) -> u32 {
+        let unit = 1u32 << self.rcv_wscale;
+        self.rcv_wnd.div_ceil(unit) * unit
+    }
+
+    /// The RCV.WND to offer from `free` octets of buffer: no more than the scaled field can say,
+    /// a whole number of scale units, and one unit less one octet to spare, so that
+    /// [`Tcb::rcv_window`] never advertises room the buffer lacks (no slack without scaling).
+    fn rcv_wnd_for(&self, free: usize) -> u32 {
+        let unit = 1u32 << self.rcv_wscale;
+        let max = 65535u32 << self.rcv_wscale;
+        let w = u32::try_from(free)
+            .unwrap_or(u32::MAX)
+            .saturating_sub(unit - 1)
+            .min(max);
+        w - w % unit
+    }
+
     /// The window field for an outgoing segment (RFC 7323 §2.3: never scaled on a SYN).
     fn window_field(&self, syn: bool) -> u16 {
         if syn {
             self.rcv_wnd.min(65535) as u16
         } else {
-            (self.rcv_wnd >> self.rcv_wscale).min(65535) as u16
+            (self.rcv_window() >> self.rcv_wscale).min(65535) as u16
         }
     }
 
@@ -512,6 +550,14 @@ impl Tcb {
     /// Bookkeeping after a segment left: an ACK carried on it satisfies any ACK owed.
     fn after_emit(&mut self, flags: Flags) {
         if flags.has(Flags::ACK) {
+            let window = u32::from(self.window_field(flags.has(Flags::SYN)));
+            let shift = if flags.has(Flags::SYN) {
+                0
+            } else {
+                self.rcv_wscale
+            };
+            let edge = self.rcv_nxt + (window << shift);
+            self.rcv_adv = Some(self.rcv_adv.map_or(edge, |a| a.max(edge)));
             self.last_ack_sent = self.rcv_nxt;
             self.ack_due = AckDue::No;
             self.unacked_bytes = 0;

@@ -70,8 +70,7 @@ impl Tcb {
 
     /// RCV.WND before any data: the buffer, within what the scale can express.
     fn init_rcv_wnd(&mut self) {
-        let max = 65535u32 << self.rcv_wscale;
-        self.rcv_wnd = (self.rx.capacity() as u32).min(max);
+        self.rcv_wnd = self.rcv_wnd_for(self.rx.capacity());
     }
 
     /// Records the peer's SYN: IRS, RCV.NXT, the unscaled window (RFC 7323 §2.2), and queues any

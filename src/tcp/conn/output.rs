@@ -201,8 +201,10 @@ impl Tcb {
     /// Keep-alive deadline (§3.8.4). MUST-26: "only sent when no sent data is outstanding, and no
     /// data or acknowledgment packets have been received for the connection within an interval":
     /// armed only while nothing is outstanding or queued (the retransmission and persist timers
-    /// cover the rest; the ACK that empties the queue restarts the interval), counted from the
-    /// last segment received or from when keep-alives were switched on, and never in the past.
+    /// cover the rest; the ACK that empties the queue restarts the interval). The first probe
+    /// follows the idle time, counted from the last segment received or from when keep-alives
+    /// were switched on; each further one TCP_KEEPINTVL after the previous; never in the past
+    /// (an idle time shortened below the time already idle probes at once, then at intervals).
     pub(super) fn arm_keepalive(&mut self, now: Duration) {
         let idle = self.snd_nxt == self.snd_una && self.tx.is_empty() && !self.fin_queued;
         self.timers.keepalive = (self.settings.keepalive
@@ -210,11 +212,15 @@ impl Tcb {
             && matches!(self.state, State::Established | State::CloseWait))
         .then(|| {
             // Saturating: the times come from setsockopt and may be absurdly large.
-            self.last_recv_at
-                .max(self.keep_since)
-                .saturating_add(self.settings.keep_idle)
-                .saturating_add(self.settings.keep_interval.saturating_mul(self.keep_probes))
-                .max(now)
+            let due = if self.keep_probes == 0 {
+                self.last_recv_at
+                    .max(self.keep_since)
+                    .saturating_add(self.settings.keep_idle)
+            } else {
+                self.keep_probe_at
+                    .saturating_add(self.settings.keep_interval)
+            };
+            due.max(now)
         });
     }
 }

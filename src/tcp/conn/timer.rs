@@ -128,6 +128,7 @@ impl Tcb {
         };
         self.emit(cx, self.snd_nxt - 1, Flags::ACK, opts);
         self.keep_probes += 1;
+        self.keep_probe_at = now;
         true
     }
 }

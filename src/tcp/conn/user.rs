@@ -33,8 +33,7 @@ impl Tcb {
     /// receiver must use its own Eff.snd.MSS"), then set RCV.WND to RCV.BUFF-RCV.USER. A window
     /// update is sent when the offered window was small or doubles.
     fn open_window(&mut self, cx: &mut Ctx<'_>, now: Duration) {
-        let max = 65535u32 << self.rcv_wscale;
-        let free = (self.rx.free() as u32).min(max);
+        let free = self.rcv_wnd_for(self.rx.free());
         let step = ((self.rx.capacity() / 2) as u32)
             .min(self.eff_snd_mss())
             .max(1);
@@ -69,7 +68,11 @@ impl Tcb {
     fn set_buffers(&mut self, rcvbuf: usize, sndbuf: usize) {
         if self.ooo.is_empty() {
             self.rx.set_capacity(rcvbuf.max(self.rx.len()));
-            self.rcv_wnd = self.rcv_wnd.min(self.rx.free() as u32);
+            if self.rcv_window() as usize > self.rx.free() {
+                // The application shrank the buffer: the window shrinks with it, as asked.
+                self.rcv_wnd = self.rcv_wnd_for(self.rx.free());
+                self.rcv_adv = None;
+            }
         }
         self.tx.set_capacity(sndbuf.max(self.tx.len()));
     }

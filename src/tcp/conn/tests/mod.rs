@@ -447,6 +447,23 @@ mod s3_10_7_2_listen {
             }
         }
     }
+
+    /// Bounded memory: a flood of SYNs from many ports fills the SYN queue, then is dropped.
+    #[test]
+    fn syn_flood_is_bounded() {
+        let mut p = Peer::listen(p9293());
+        for port in 0..1000u16 {
+            p.me.set_port(20000 + port);
+            p.nxt = Seq(5000);
+            p.send(
+                Flags::SYN,
+                b"with text, so each child holds a receive buffer",
+            );
+            p.out();
+        }
+        assert_eq!(p.host.connection_count(), 128);
+        assert!(p.host.heap_bytes() <= 128 * (128 * 1024 + 4096));
+    }
 }
 
 /// RFC 9293 §3.10.7.3: SYN-SENT.
