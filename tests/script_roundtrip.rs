@@ -188,7 +188,7 @@ fn tcp_packet() -> impl Strategy<Value = TcpPacket> {
                 urg,
                 options,
                 udp_encap,
-                bad_csum: bad_csum.then(Span::default),
+                bad_csum,
             },
         )
 }

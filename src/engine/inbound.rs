@@ -395,7 +395,7 @@ pub fn build_icmp(
 /// The damage an inbound TCP line asks for: `bad_csum` breaks the TCP checksum (MUST-3).
 pub fn tamper(tcp: &TcpPacket) -> wire::Tamper {
     wire::Tamper {
-        transport_checksum: if tcp.bad_csum.is_some() {
+        transport_checksum: if tcp.bad_csum {
             wire::Checksum::Wrong
         } else {
             wire::Checksum::Correct

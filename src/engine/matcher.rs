@@ -548,7 +548,7 @@ mod tests {
             urg: None,
             options: opts,
             udp_encap: None,
-            bad_csum: None,
+            bad_csum: false,
         }
     }
 

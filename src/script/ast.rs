@@ -322,7 +322,7 @@ pub struct TcpPacket {
     pub udp_encap: Option<Spanned<PortPair>>,
     /// tcpconf's `bad_csum` suffix: the inbound segment carries a TCP checksum that does not
     /// verify (MUST-3).
-    pub bad_csum: Option<Span>,
+    pub bad_csum: bool,
 }
 
 /// The TCP flags of a segment. `-` is all false and no ACE value.

@@ -484,11 +484,9 @@ impl Checker {
     }
 
     fn tcp(&mut self, tcp: &TcpPacket, outbound: bool) {
-        if let Some(span) = tcp.bad_csum
-            && outbound
-        {
+        if tcp.bad_csum && outbound {
             self.error(
-                span,
+                tcp.seq.span,
                 "`bad_csum` is allowed only on inbound packets (outbound checksums are always checked)",
             );
         }

@@ -434,7 +434,7 @@ impl<'i> Builder<'i> {
             urg: None,
             options: None,
             udp_encap: None,
-            bad_csum: None,
+            bad_csum: false,
         };
         for part in c.inner {
             match part.as_rule() {
@@ -463,7 +463,7 @@ impl<'i> Builder<'i> {
                 }
                 Rule::tcp_options => packet.options = Some(self.options(part)?),
                 Rule::udp_encap => packet.udp_encap = Some(self.udp_encap(part)?),
-                Rule::bad_csum => packet.bad_csum = Some(self.span(&part)),
+                Rule::bad_csum => packet.bad_csum = true,
                 _ => return Err(self.unexpected(&part)),
             }
         }

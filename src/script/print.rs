@@ -252,7 +252,7 @@ impl fmt::Display for TcpPacket {
         if let Some(p) = &self.udp_encap {
             write!(f, "/udp({} > {})", p.node.src, p.node.dst)?;
         }
-        if self.bad_csum.is_some() {
+        if self.bad_csum {
             f.write_str(" bad_csum")?;
         }
         Ok(())

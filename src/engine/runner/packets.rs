@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// A packet of the connection under test: when it was sent, the segment, and which of its
+/// checksums failed (a difference to report), if any.
+type FlowPacket = (Duration, Segment, Option<&'static str>);
+
 impl Runner<'_> {
     pub(super) fn packet(
         &mut self,
@@ -159,10 +163,7 @@ impl Runner<'_> {
     }
 
     /// The next packet of the connection under test, waiting until `deadline` at most.
-    fn next_flow_packet(
-        &mut self,
-        deadline: Duration,
-    ) -> Result<Option<(Duration, Segment, Option<&'static str>)>, Stop> {
+    fn next_flow_packet(&mut self, deadline: Duration) -> Result<Option<FlowPacket>, Stop> {
         loop {
             while let Some(sent) = self.pending.pop_front() {
                 if let Some(seg) = sent.segment
