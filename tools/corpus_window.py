@@ -9,10 +9,13 @@ from __future__ import annotations
 from corpus_lib import ACK, NODELAY4, RWIN, Corpus, E, add, ev, listen, passive_established
 
 
-def keepalive_on(idle: int, interval: int = 1) -> E:
-    return ev("+0", f"setsockopt(4, IPPROTO_TCP, TCP_KEEPIDLE, [{idle}], 4) = 0",
-              "+0", f"setsockopt(4, IPPROTO_TCP, TCP_KEEPINTVL, [{interval}], 4) = 0",
-              "+0", "setsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0")
+def keepalive_on(idle: int, interval: int | None = None) -> E:
+    """Keep-alives on fd 4 after `idle` s; TCP_KEEPINTVL only when the script needs a second probe
+    (smoltcp has no such option)."""
+    opts = ev("+0", f"setsockopt(4, IPPROTO_TCP, TCP_KEEPIDLE, [{idle}], 4) = 0")
+    if interval is not None:
+        opts += ev("+0", f"setsockopt(4, IPPROTO_TCP, TCP_KEEPINTVL, [{interval}], 4) = 0")
+    return opts + ev("+0", "setsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0")
 
 
 def two_segments_in_flight() -> E:
@@ -84,18 +87,18 @@ def shrunk_window(c: Corpus) -> None:
 
 def zero_window(c: Corpus) -> None:
     est = passive_established()
-    probe = "> . 1:2(1) ack 1 win *"
-    add(c, "timers/zero-window-probe-backoff", "Zero-window probes carry one octet and back off: the intervals are measured", "timers",
+    probe = "> P. 1:2(1) ack 1 win *"
+    add(c, "timers/zero-window-probe-backoff", "Zero-window probes carry new data and back off: the intervals are measured", "timers",
         ["SHLD-30", "MUST-36", "SHLD-29", "RFC 9293 §3.8.6.1"],
-        ["The peer closes its window with 10 octets waiting. §3.8.6.1: \"The sending TCP peer must",
+        ["The peer closes its window with one octet waiting. §3.8.6.1: \"The sending TCP peer must",
          "regularly transmit at least one octet of new data (if available) [...] in order to",
-         "'probe' the window\": one octet, 1:2. The first probe comes after one RTO (SHLD-29), and",
-         "the sender \"SHOULD increase exponentially the interval between successive probes\"",
-         "(SHLD-30): zero_window_probe_1..3 (1 s, 2 s, 4 s with RFC 6298's 1 s RTO). Each probe is",
-         "answered with the window still closed; then the peer takes the probe's octet and opens",
-         "its window, and the other 9 octets follow (not before: Nagle waits for that ACK)."],
+         "'probe' the window\": the octet, 1:2 (with one octet queued, every probe that carries",
+         "new data has this form). The first probe comes after one RTO (SHLD-29), and the sender",
+         "\"SHOULD increase exponentially the interval between successive probes\" (SHLD-30):",
+         "zero_window_probe_1..3 (1 s, 2 s, 4 s with RFC 6298's 1 s RTO). Each probe is answered",
+         "with the window still closed; then the peer takes the octet and opens its window."],
         est + ev("+.01", "< . 1:1(0) ack 1 win 0",
-                 "+0", "write(4, ..., 10) = 10",
+                 "+0", "write(4, ..., 1) = 1",
                  "+0", "measure zero_window_probe_1 until packet within 120",
                  "+0", probe,
                  "+.01", "< . 1:1(0) ack 1 win 0",
@@ -105,8 +108,7 @@ def zero_window(c: Corpus) -> None:
                  "+0", "measure zero_window_probe_3 until packet within 480",
                  "+0", probe,
                  "+.01", f"< . 1:1(0) ack 2 win {RWIN}",
-                 "+0", "> P. 2:11(9) ack 1 win *",
-                 "+.01", f"< . 1:1(0) ack 11 win {RWIN}"))
+                 "+0", "assert state == ESTABLISHED"))
 
 
 def sws_and_nagle(c: Corpus) -> None:
@@ -261,27 +263,30 @@ def keepalives(c: Corpus) -> None:
     a = "timers"
     est = passive_established()
     probe = "> . 0:0(0) ack 1 win *"
-    add(c, "timers/keepalive-enabled-after-idle", "Keep-alives switched on after an idle period wait their interval", a,
+    add(c, "timers/keepalive-enabled-after-idle", "Keep-alives switched on after an idle period probe without data", a,
         ["MUST-24", "MUST-26", "MUST-27", "SHLD-12", "RFC 9293 §3.8.4"],
         ["TCP_KEEPIDLE is 2 s, but keep-alives are switched on (MUST-24) only after 10 s of idle",
-         "time. The interval of MUST-26 belongs to the keep-alive mechanism: the first probe comes",
-         "2 s after it is switched on, not at once. It has SEG.SEQ = SND.NXT-1 and no data",
-         "(SHLD-12: \"SHOULD send a keep-alive segment with no data\")."],
+         "time. MUST-26 allows a probe once \"no data or acknowledgment packets have been received",
+         "for the connection within an interval\": that holds already, so the first probe may come",
+         "at once, and comes within the 2 s interval at the latest (Linux counts the interval from",
+         "the setsockopt, lwIP from the last segment received). It has SEG.SEQ = SND.NXT-1 and no",
+         "data (SHLD-12: \"SHOULD send a keep-alive segment with no data\")."],
         est + ev("+0", "setsockopt(4, IPPROTO_TCP, TCP_KEEPIDLE, [2], 4) = 0",
-                 "+0", "setsockopt(4, IPPROTO_TCP, TCP_KEEPINTVL, [1], 4) = 0",
                  "+10", "setsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0",
-                 "+2", probe,
+                 "+0~+2.5", probe,
                  "+.01", f"< . 1:1(0) ack 1 win {RWIN}",
                  "+0", "assert state == ESTABLISHED"))
     add(c, "timers/keepalive-unanswered-probe-not-fatal", "One unanswered keep-alive does not end the connection", a,
         ["MUST-29", "SHLD-12", "MUST-26", "RFC 9293 §3.8.4"],
         ["MUST-29: a keep-alive mechanism \"MUST NOT interpret failure to respond to any specific",
          "probe as a dead connection\". The first probe (after 2 s idle) is not answered; a second",
-         "follows TCP_KEEPINTVL = 1 s later and is answered; the connection stays. Both carry no",
-         "data (SHLD-12)."],
-        est + keepalive_on(2) + ev(
-            "+2", probe,
-            "+1", probe,
+         "follows (TCP_KEEPINTVL = 1 s) and is answered; the connection stays. Both carry no data",
+         "(SHLD-12). The delays are measured (timer granularity differs between stacks)."],
+        est + keepalive_on(2, 1) + ev(
+            "+0", "measure keepalive_1 until packet within 10",
+            "+0", probe,
+            "+0", "measure keepalive_2 until packet within 10",
+            "+0", probe,
             "+0", "assert state == ESTABLISHED",
             "+.01", f"< . 1:1(0) ack 1 win {RWIN}",
             "+0", "assert state == ESTABLISHED"))

@@ -52,7 +52,7 @@ impl Tcb {
             }
             _ => false,
         };
-        let wnd = self.rcv_window();
+        let wnd = self.rcv_accept_window();
         let edge = self.rcv_nxt + wnd;
         let mut acceptable = !paws_reject
             && match (seg_len, wnd) {

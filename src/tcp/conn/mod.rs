@@ -442,16 +442,19 @@ impl Tcb {
             if self.ooo.highest() as usize > self.rx.free() {
                 return Err("out-of-order data beyond the receive buffer".into());
             }
-            if self.rcv_window() as usize > self.rx.free() {
+            if self.rcv_accept_window() as usize > self.rx.free() {
                 return Err(format!(
                     "RCV.WND {} exceeds free space {}",
-                    self.rcv_window(),
+                    self.rcv_accept_window(),
                     self.rx.free()
                 ));
             }
+            // SHLD-14, with RFC 7323 §2.4's allowance: a scaled window may retract by less than
+            // one unit, never more; an unscaled one not at all.
             let edge = self.rcv_nxt + (u32::from(self.window_field(false)) << self.rcv_wscale);
+            let unit = 1u32 << self.rcv_wscale;
             if let Some(adv) = self.rcv_adv
-                && edge < adv
+                && edge + (unit - 1) < adv
             {
                 return Err(format!(
                     "SHLD-14: the next ACK would move the right window edge left, from {adv} to \
@@ -487,13 +490,26 @@ impl Tcb {
         mss.saturating_sub(opts).max(1)
     }
 
-    /// RCV.WND as advertised and accepted, rounded up to the window scale's unit: a scaled window
-    /// field counts in units of 2^Rcv.Wind.Shift, and rounding the shrinking RCV.WND down would
-    /// move the right edge left as each octet arrives (SHLD-14: "A TCP receiver SHOULD NOT shrink
-    /// the window"). [`Tcb::rcv_wnd_for`] keeps the buffer room that rounding up needs.
+    /// RCV.WND as advertised, rounded up to the window scale's unit: a scaled window field counts
+    /// in units of 2^Rcv.Wind.Shift, and rounding the shrinking RCV.WND down would move the right
+    /// edge left by up to a unit as each octet arrives (SHLD-14: "A TCP receiver SHOULD NOT shrink
+    /// the window"). Rounded up, every edge advertised since the window last opened lies within a
+    /// unit above that opening's edge; [`Tcb::rcv_wnd_for`] keeps the buffer room for it.
     fn rcv_window(&self) -> u32 {
         let unit = 1u32 << self.rcv_wscale;
         self.rcv_wnd.div_ceil(unit) * unit
+    }
+
+    /// The window the sequence test accepts: RCV.WND as advertised, and never less than the
+    /// largest right edge ever advertised. RFC 7323 §2.4: with a scale, an ACK can retract the
+    /// window by less than a unit, and "the receiver must honor, as in a window, any segment that
+    /// would have been in window for any ACK sent by the receiver".
+    fn rcv_accept_window(&self) -> u32 {
+        let promised = self
+            .rcv_adv
+            .filter(|&adv| adv > self.rcv_nxt)
+            .map_or(0, |adv| adv - self.rcv_nxt);
+        self.rcv_window().max(promised)
     }
 
     /// The RCV.WND to offer from `free` octets of buffer: no more than the scaled field can say,

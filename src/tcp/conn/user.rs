@@ -68,7 +68,7 @@ impl Tcb {
     fn set_buffers(&mut self, rcvbuf: usize, sndbuf: usize) {
         if self.ooo.is_empty() {
             self.rx.set_capacity(rcvbuf.max(self.rx.len()));
-            if self.rcv_window() as usize > self.rx.free() {
+            if self.rcv_accept_window() as usize > self.rx.free() {
                 // The application shrank the buffer: the window shrinks with it, as asked.
                 self.rcv_wnd = self.rcv_wnd_for(self.rx.free());
                 self.rcv_adv = None;
