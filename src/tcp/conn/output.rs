@@ -89,19 +89,21 @@ impl Tcb {
                     break;
                 }
             }
+            self.send_segment(cx, now, len, fin, force);
             force = false;
-            self.send_segment(cx, now, len, fin);
         }
     }
 
-    /// Emits `len` bytes from the send pointer (plus FIN), ACK set, PSH on the last queued byte.
-    fn send_segment(&mut self, cx: &mut Ctx<'_>, now: Duration, len: u32, fin: bool) {
+    /// Emits `len` bytes from the send pointer (plus FIN), ACK set, PSH on the last queued byte
+    /// and on a segment the SWS override timeout forced out (its data was pushed, MUST-60, and
+    /// waited: deliver it promptly, as BSD and Linux mark such segments too).
+    fn send_segment(&mut self, cx: &mut Ctx<'_>, now: Duration, len: u32, fin: bool, forced: bool) {
         let sent_off = self.send_ptr - self.data_start();
         let data_end = self.data_start() + self.tx.len() as u32;
         let retransmission = self.send_ptr < self.snd_nxt;
         let (ecn_flags, ect) = self.ecn_for_data(len, retransmission);
         let mut flags = Flags::ACK | ecn_flags;
-        if len > 0 && self.send_ptr + len == data_end {
+        if len > 0 && (forced || self.send_ptr + len == data_end) {
             // MUST-61: PSH on the last buffered segment (no PUSH call in this API).
             flags = flags | Flags::PSH;
         }
@@ -155,7 +157,7 @@ impl Tcb {
         }
         let saved = self.send_ptr;
         self.send_ptr = self.snd_una;
-        self.send_segment(cx, now, len, fin);
+        self.send_segment(cx, now, len, fin, false);
         self.send_ptr = self.send_ptr.max(saved);
     }
 
@@ -168,7 +170,7 @@ impl Tcb {
         }
         let saved = self.send_ptr;
         self.send_ptr = self.snd_una;
-        self.send_segment(cx, now, 1, false);
+        self.send_segment(cx, now, 1, false, false);
         self.send_ptr = self.send_ptr.max(saved);
     }
 
