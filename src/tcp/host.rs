@@ -277,13 +277,19 @@ impl Host {
         iss_floor: Option<Seq>,
     ) {
         let h = &p.tcp;
+        // First: "An incoming RST should be ignored. Return."
         if h.flags.has(Flags::RST) {
             return;
         }
+        // Second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN
+        // state. [...] <SEQ=SEG.ACK><CTL=RST>".
         if h.flags.has(Flags::ACK) {
             self.send_rst(local, remote, h.ack, None);
             return;
         }
+        // Fourth: "Any other control or data-bearing segment (not containing SYN) [...] Drop the
+        // segment and return." (Third, the SYN's security check, has nothing to compare: no IP
+        // security options are implemented.)
         if !h.flags.has(Flags::SYN) {
             return;
         }
@@ -325,7 +331,9 @@ impl Host {
         });
     }
 
-    /// §3.10.7.1: no connection: RST unless the segment is itself a RST.
+    /// §3.10.7.1: no connection: "An incoming segment containing a RST is discarded. An incoming
+    /// segment not containing a RST causes a RST to be sent in response": `<SEQ=SEG.ACK><CTL=RST>`
+    /// if the ACK bit is on, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
     fn closed_arrive(&mut self, local: SocketAddr, remote: SocketAddr, p: &Packet<'_>) {
         let h = &p.tcp;
         if h.flags.has(Flags::RST) {

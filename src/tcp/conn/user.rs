@@ -6,7 +6,10 @@ use std::time::Duration;
 use super::{AckDue, Ctx, SockSettings, Tcb};
 
 impl Tcb {
-    /// Queues as much of `data` as the send buffer takes and transmits what may go now.
+    /// SEND in ESTABLISHED or CLOSE-WAIT: "Segmentize the buffer and send it with a piggybacked
+    /// acknowledgment" -- as much of `data` as the send buffer takes, what may go now (Nagle, SWS,
+    /// the windows) at once. In the other states `Host::send` answers first: EAGAIN before
+    /// ESTABLISHED, EPIPE for "error: connection closing".
     pub fn send(&mut self, cx: &mut Ctx<'_>, now: Duration, data: &[u8]) -> usize {
         let n = self.tx.push(data);
         if n > 0 {
@@ -15,7 +18,9 @@ impl Tcb {
         n
     }
 
-    /// Copies up to `len` readable bytes; unless `peek`, consumes them and may open the window.
+    /// RECEIVE: up to `len` readable bytes; unless `peek`, they are consumed and the window may
+    /// open (§3.10.3: "the TCP endpoint takes responsibility for delivering data to the user,
+    /// that fact must be communicated to the sender via an acknowledgment").
     pub fn recv(&mut self, cx: &mut Ctx<'_>, now: Duration, len: usize, peek: bool) -> Vec<u8> {
         let [a, b] = self.rx.slices(0, len);
         let mut out = Vec::with_capacity(a.len() + b.len());
