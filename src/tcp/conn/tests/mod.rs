@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::tcp::codec::{self, Flags, TcpHeader};
 use crate::tcp::options::Options;
 use crate::tcp::seq::Seq;
-use crate::tcp::{Error, Family, Fd, Host, Profile, Shutdown, SockOpt, State};
+use crate::tcp::{
+    Error, Family, Fd, Host, OptValue, Profile, Shutdown, SockOpt, SockOptName, State,
+};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -1509,6 +1511,31 @@ mod s3_7_s3_8_data_transfer {
         let o = p.one();
         assert_eq!(o.win, 4000 - 820);
         assert!(p.now < p.now + MS);
+    }
+
+    /// §3.8.6.2.2: the window opens once the reduction reaches min(Fr * RCV.BUFF, Eff.snd.MSS),
+    /// "the receiver must use its own Eff.snd.MSS": 536 here (the peer's SYN had no MSS option,
+    /// MUST-15), not the 1460 this side advertised.
+    #[test]
+    fn receiver_sws_step_is_the_effective_send_mss() {
+        let mut p = Peer::established(Profile {
+            rcvbuf: 4000,
+            ..p9293()
+        });
+        let fd = p.fd.unwrap();
+        assert_eq!(
+            p.host.getsockopt(fd, SockOptName::MaxSeg),
+            Ok(OptValue::Int(536))
+        );
+        p.send(Flags::ACK, &[1; 1460]);
+        p.send(Flags::ACK, &[1; 1460]);
+        assert_eq!(p.one().win, 4000 - 2920);
+        p.host.recv(fd, 600, false, p.now).unwrap();
+        // The window opened to all free space (no update is due: it did not double); the next
+        // ACK shows it.
+        p.send(Flags::ACK, &[1; 10]);
+        p.run_for(Duration::from_millis(300));
+        assert_eq!(p.one().win, 4000 - 2320 - 10);
     }
 }
 
