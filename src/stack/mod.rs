@@ -237,4 +237,15 @@ pub trait Stack {
 
     /// Ends the run: closes sockets and releases every resource (namespaces, devices, threads).
     fn teardown(&mut self) -> Result<(), StackError>;
+
+    /// Restarts the stack at time `now` as a host does after a crash or reboot: every socket and
+    /// connection, with the sequence numbers in use, is forgotten (the script's `restart`
+    /// statement, RFC 9293 §3.4.3). What the stack does next — keep quiet for an MSL, or not —
+    /// is what the script checks. Stacks that cannot lose their memory on demand say so.
+    fn restart(&mut self, now: Duration) -> Result<(), StackError> {
+        let _ = now;
+        Err(StackError::Unsupported(
+            "this stack cannot be restarted with loss of memory by a script".into(),
+        ))
+    }
 }

@@ -204,6 +204,17 @@ impl Runner<'_> {
         }
     }
 
+    /// Runs a `restart` line: the stack forgets everything; so do the script's fds, which name
+    /// sockets that no longer exist (the script opens new ones, numbered afresh).
+    pub(super) fn restart(&mut self, loc: &Location) -> Result<(), Stop> {
+        self.stack
+            .restart(self.now + self.offset)
+            .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
+        self.fds.clear();
+        self.note("the stack restarted and lost its memory".into());
+        Ok(())
+    }
+
     /// Runs a `measure` line; returns when the condition held (the script continues from there).
     pub(super) fn measure(&mut self, loc: &Location, m: &Measure) -> Result<Duration, Stop> {
         let start = self.now;

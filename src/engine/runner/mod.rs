@@ -57,8 +57,10 @@ const FIRST_EPHEMERAL_PORT: u16 = 40000;
 struct Sent {
     at: Duration,
     segment: Option<Segment>,
-    /// Its IPv4 header checksum does not verify (packetdrill checks it; TCP's is offloaded).
-    bad_ip_checksum: bool,
+    /// Which of its checksums does not verify, as a difference to report. packetdrill checks the
+    /// IPv4 header's only (TCP's may be offloaded); tcpconf's TUN devices and in-process stacks
+    /// have no offload, so it checks TCP's too (MUST-2: the sender always fills it in).
+    bad_checksum: Option<&'static str>,
 }
 
 /// How exactly a real-time wait must end at its target.
@@ -291,7 +293,15 @@ impl<'s> Runner<'s> {
                     self.now = self.now.max(out.at);
                 }
                 let decoded = wire::decode_full(&out.packet);
-                let bad_ip_checksum = matches!(&decoded, Ok(d) if d.checksums.ip == Some(false));
+                let bad_checksum = match &decoded {
+                    Ok(d) if d.checksums.ip == Some(false) => {
+                        Some("ip_checksum: bad outbound IP checksum")
+                    }
+                    Ok(d) if !d.checksums.transport => {
+                        Some("tcp_checksum: bad outbound TCP checksum (MUST-2)")
+                    }
+                    _ => None,
+                };
                 let packet = decoded.map(|d| d.packet);
                 let text = match &packet {
                     Ok(p) => notation::packet_text(p),
@@ -321,7 +331,7 @@ impl<'s> Runner<'s> {
                 self.pending.push_back(Sent {
                     at: out.at,
                     segment,
-                    bad_ip_checksum,
+                    bad_checksum,
                 });
                 Ok(())
             }
@@ -398,6 +408,11 @@ impl<'s> Runner<'s> {
             Action::Measure(m) => {
                 self.advance_to(resolved.due.start())?;
                 self.measure(&loc, m)?
+            }
+            Action::Restart => {
+                self.advance_to(resolved.due.start())?;
+                self.restart(&loc)?;
+                self.now
             }
         };
         self.prev = Some(Previous {

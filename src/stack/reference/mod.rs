@@ -180,7 +180,7 @@ impl ReferenceStack {
             }
             Syscall::Close { fd } => done(self.host()?.close(*fd, now), |()| 0),
             Syscall::SetSockOpt { fd, opt } => match host_sockopt(opt) {
-                Ok(opt) => done(self.host()?.setsockopt(*fd, opt), |()| 0),
+                Ok(opt) => done(self.host()?.setsockopt(*fd, opt, now), |()| 0),
                 Err(instead) => instead?,
             },
             Syscall::GetSockOpt { fd, name } => self.getsockopt(*fd, *name)?,
@@ -418,6 +418,16 @@ impl Stack for ReferenceStack {
 
     fn teardown(&mut self) -> Result<(), StackError> {
         self.host = None;
+        self.parked = None;
+        Ok(())
+    }
+
+    /// The host loses its memory and keeps quiet for an MSL ([`Host::restart`]); a parked call
+    /// dies with the process that made it.
+    fn restart(&mut self, now: Duration) -> Result<(), StackError> {
+        self.now = self.now.max(now);
+        let now = self.now;
+        self.host()?.restart(now);
         self.parked = None;
         Ok(())
     }
