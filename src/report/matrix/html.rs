@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::levels;
 use super::model::{Report, Status};
 
 const STYLE: &str = r#"
@@ -169,6 +170,35 @@ fn stacks(report: &Report, h: &mut String) {
             );
         }
         h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table>\n");
+    deviation_levels(report, h);
+}
+
+/// The deviations by requirement level (see `levels`), as in the README.
+fn deviation_levels(report: &Report, h: &mut String) {
+    let all: Vec<levels::Levels> = report
+        .stacks
+        .iter()
+        .map(|c| levels::of(report, c))
+        .collect();
+    let shown = super::markdown::shown_levels(&all);
+    h.push_str("<table id=\"levels\"><caption>Deviations by requirement level</caption><thead><tr><th>stack</th>");
+    for l in &shown {
+        let _ = write!(h, "<th>{}</th>", esc(l.name()));
+    }
+    h.push_str("<th>MUST ids named</th></tr></thead><tbody>\n");
+    for (c, l) in report.stacks.iter().zip(&all) {
+        let _ = write!(h, "<tr><td>{}</td>", esc(&c.stack));
+        for level in &shown {
+            let _ = write!(
+                h,
+                "<td class=\"n\">{}</td>",
+                l.counts.get(level).copied().unwrap_or(0)
+            );
+        }
+        let musts: Vec<String> = l.musts.keys().map(|n| format!("MUST-{n}")).collect();
+        let _ = writeln!(h, "<td>{}</td></tr>", esc(&musts.join(", ")));
     }
     h.push_str("</tbody></table>\n");
 }

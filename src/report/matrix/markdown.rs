@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::levels::{self, Level};
 use super::model::{Cell, Column, Report, Status};
 use super::rfc9293::{self, Requirement};
 
@@ -29,6 +30,7 @@ pub(super) fn render(report: &Report) -> String {
     let mut notes = Footnotes::default();
     header(report, &mut out);
     stacks(report, &mut out);
+    deviation_levels(report, &mut out);
     areas(report, &mut out);
     matrix(report, &mut out, &mut notes);
     measurements(report, &mut out);
@@ -85,6 +87,66 @@ fn stacks(report: &Report, out: &mut String) {
             let _ = write!(out, " {} |", counts.get(&s).copied().unwrap_or(0));
         }
         out.push('\n');
+    }
+    out.push('\n');
+}
+
+/// The levels a table shows: every level, and "no RFC named" only where a deviation has it.
+pub(super) fn shown_levels(all: &[levels::Levels]) -> Vec<Level> {
+    Level::ALL
+        .into_iter()
+        .filter(|l| *l != Level::Unclassified || all.iter().any(|x| x.counts.contains_key(l)))
+        .collect()
+}
+
+fn deviation_levels(report: &Report, out: &mut String) {
+    out.push_str(
+        "## Deviations by requirement level
+
+Each script a stack fails (listed deviation or not), \
+         counted under the strongest RFC 9293 requirement id its expectation names — or, if that \
+         names none, the script's own `rfc:` references. Without an id: RFC 9293 text that \
+         Appendix B does not number (most of §3.10's event processing), or other RFCs only \
+         (RFC 5961, RFC 6298, RFC 7323, …). The last column lists the MUST ids those references \
+         name, with the scripts that fail.\n\n| stack |",
+    );
+    let all: Vec<levels::Levels> = report
+        .stacks
+        .iter()
+        .map(|c| levels::of(report, c))
+        .collect();
+    let shown = shown_levels(&all);
+    for l in &shown {
+        let _ = write!(out, " {} |", l.name());
+    }
+    out.push_str(" MUST ids named |\n|---|");
+    out.push_str(&"---:|".repeat(shown.len()));
+    out.push_str("---|\n");
+    for (c, l) in report.stacks.iter().zip(&all) {
+        let _ = write!(out, "| {} |", c.stack);
+        for level in &shown {
+            let _ = write!(out, " {} |", l.counts.get(level).copied().unwrap_or(0));
+        }
+        let musts: Vec<String> = l
+            .musts
+            .iter()
+            .map(|(n, ids)| {
+                let scripts: Vec<String> = ids
+                    .iter()
+                    .map(|id| format!("[{id}](../scripts/{id}.pkt)"))
+                    .collect();
+                format!("MUST-{n} ({})", scripts.join(", "))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            " {} |",
+            if musts.is_empty() {
+                "—".to_string()
+            } else {
+                musts.join("; ")
+            }
+        );
     }
     out.push('\n');
 }
@@ -301,9 +363,14 @@ fn coverage(report: &Report, out: &mut String) {
         out.push_str("Every in-scope id is covered.\n");
     }
     for r in &uncovered {
+        let why = if r.note.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", r.note)
+        };
         let _ = writeln!(
             out,
-            "- **{}** (§{}, {}): {}",
+            "- **{}** (§{}, {}): {}{why}",
             r.id(),
             r.section,
             r.testable.name(),

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod html;
+pub mod levels;
 mod markdown;
 pub mod model;
 pub mod rfc9293;
