@@ -62,6 +62,9 @@ struct SocketInfo {
     domain: Domain,
     /// SO_LINGER as last set: `Some(secs)` when on.
     linger: Option<u32>,
+    /// The socket has a local port of its own (bound to one, or accepted), so connecting or
+    /// listening does not draw from lwIP's ephemeral-port cursor.
+    has_port: bool,
 }
 
 /// How many timer steps one `wait` may take before the adapter calls lwIP wedged: a timer that
@@ -212,6 +215,21 @@ impl Run {
         runtime::end_run();
     }
 
+    /// Records a call that gives socket `fd` a local port: `bind` to `Some(port)`, or `None` for
+    /// `connect` and `listen`, which take an ephemeral one if the socket has none. Drawing one
+    /// moves lwIP's port cursor, which the next run's set-up then steers back.
+    fn note_port_use(&mut self, fd: Fd, bind: Option<u16>) {
+        let Some(info) = self.sockets.get_mut(&fd) else {
+            return;
+        };
+        match bind {
+            Some(0) => runtime::note_port_drawn(),
+            Some(_) => info.has_port = true,
+            None if !info.has_port => runtime::note_port_drawn(),
+            None => {}
+        }
+    }
+
     fn socket(&mut self, fd: Fd) -> Result<&mut SocketInfo, Errno> {
         self.sockets.get_mut(&fd).ok_or(Errno::EBADF)
     }
@@ -261,6 +279,7 @@ impl Run {
                     SocketInfo {
                         domain: *domain,
                         linger: None,
+                        has_port: false,
                     },
                 );
                 if *nonblocking && let Err(e) = blocking::set_nonblocking(fd, true) {
@@ -269,6 +288,7 @@ impl Run {
                 ok0(Ok(fd))
             }
             Syscall::Bind { fd, addr } => {
+                self.note_port_use(*fd, Some(addr.port()));
                 let sa = ffi::CSockAddr::new(*addr);
                 // SAFETY: `sa` holds an address of its stated length.
                 ok0(checked(unsafe {
@@ -276,6 +296,7 @@ impl Run {
                 }))
             }
             Syscall::Listen { fd, backlog } => {
+                self.note_port_use(*fd, None);
                 // SAFETY: plain call.
                 ok0(checked(unsafe { ffi::lwip_listen(*fd, *backlog) }))
             }
@@ -288,6 +309,7 @@ impl Run {
                             SocketInfo {
                                 domain,
                                 linger: None,
+                                has_port: true,
                             },
                         );
                     }
@@ -300,6 +322,7 @@ impl Run {
                 Err(e) => done(Err(e)),
             },
             Syscall::Connect { fd, addr } => {
+                self.note_port_use(*fd, None);
                 let sa = ffi::CSockAddr::new(*addr);
                 let was_nonblocking = match blocking::nonblocking(*fd) {
                     Ok(b) => b,
@@ -549,8 +572,10 @@ impl Stack for LwipStack {
         };
         // lwIP's ISS generator and ephemeral-port cursor carry over between runs; reset them so a
         // script's packets do not depend on the runs before it (or on their order under -j).
+        // The cursor only needs it after a run that drew a port (the steering costs ~1 ms).
+        let ports = c_int::from(runtime::take_port_drawn());
         // SAFETY: shim call; takes the core lock itself; no PCBs are left from earlier runs.
-        if unsafe { ffi::tcpconf_lwip_reset_counters(RUN_ISS_BASE, RUN_LAST_PORT) } != 0 {
+        if unsafe { ffi::tcpconf_lwip_reset_counters(RUN_ISS_BASE, RUN_LAST_PORT, ports) } != 0 {
             return Err(StackError::Adapter(
                 "cannot reset lwIP's ISS generator and ephemeral-port cursor (no free PCB, or \
                  lwIP's port range is not 0xc000-0xffff)"

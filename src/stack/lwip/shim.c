@@ -404,10 +404,12 @@ void tcpconf_lwip_align_tcp_ticks(void)
  * steered through those: tcp_next_iss with tcp_ticks chosen to land `iss` on `iss_base`, and
  * throwaway PCBs bound to port 0 until the cursor has handed out `last_port` (the run's first
  * ephemeral port is the one after it). Afterwards tcp_ticks is 0, as in a freshly started lwIP;
- * the first ISS is `iss_base` plus the ticks that pass before it is drawn. Only call with no PCBs
- * left (tcp_ticks then times nothing, and no port is taken). Returns 0, or -1 if lwIP could not
- * allocate or bind a PCB or never handed out `last_port`. */
-int tcpconf_lwip_reset_counters(u32_t iss_base, u16_t last_port)
+ * the first ISS is `iss_base` plus the ticks that pass before it is drawn. Steering the cursor
+ * walks the whole range (16 384 binds, about a millisecond), so it happens only when `ports` says
+ * the cursor may have moved since the last reset. Only call with no PCBs left (tcp_ticks then
+ * times nothing, and no port is taken). Returns 0, or -1 if lwIP could not allocate or bind a PCB
+ * or never handed out `last_port`. */
+int tcpconf_lwip_reset_counters(u32_t iss_base, u16_t last_port, int ports)
 {
   struct tcp_pcb *pcb;
   u32_t current, i;
@@ -421,8 +423,9 @@ int tcpconf_lwip_reset_counters(u32_t iss_base, u16_t last_port)
     (void)tcp_next_iss(pcb);
     tcp_ticks = 0;
     tcp_close(pcb);
+    ret = ports ? -1 : 0;
     /* The cursor visits every port of the range in turn; with no PCBs none is skipped. */
-    for (i = 0; i <= TC_PORT_RANGE_SIZE; i++) {
+    for (i = 0; ports && i <= TC_PORT_RANGE_SIZE; i++) {
       pcb = tcp_new();
       if (pcb == NULL) {
         break;
