@@ -100,6 +100,9 @@ pub struct Runner<'s> {
     last_answer: Option<(Option<usize>, TcpState)>,
     /// Where shell commands start (see [`super::RunOptions::shell_dir`]).
     pub(super) shell_dir: Option<std::path::PathBuf>,
+    /// Trace the state of the connection under test before every event that starts at a fixed
+    /// time (see [`super::run_tracing_states`]).
+    pub(super) trace_states: bool,
 }
 
 impl<'s> Runner<'s> {
@@ -132,6 +135,7 @@ impl<'s> Runner<'s> {
             line: None,
             last_answer: None,
             shell_dir: None,
+            trace_states: false,
         }
     }
 
@@ -312,6 +316,14 @@ impl<'s> Runner<'s> {
                 Some(loc),
                 "time ranges and `*` are only allowed on outbound packets",
             ));
+        }
+        let outbound =
+            matches!(&ev.action, Action::Packet(p) if p.direction.node == Direction::Outbound);
+        if self.trace_states && !outbound && matches!(resolved.due, Due::At(_)) {
+            // Time reaches the event first, so the answer is the state after all that happened
+            // since the previous one.
+            self.advance_to(resolved.due.start())?;
+            self.trace_state();
         }
         let completed = match &ev.action {
             Action::Packet(p) => self.packet(&loc, p, &resolved, tolerance)?,
