@@ -65,6 +65,8 @@ struct SocketInfo {
     /// The socket has a local port of its own (bound to one, or accepted), so connecting or
     /// listening does not draw from lwIP's ephemeral-port cursor.
     has_port: bool,
+    /// `listen()` succeeded on it.
+    listening: bool,
 }
 
 /// How many timer steps one `wait` may take before the adapter calls lwIP wedged: a timer that
@@ -280,6 +282,7 @@ impl Run {
                         domain: *domain,
                         linger: None,
                         has_port: false,
+                        listening: false,
                     },
                 );
                 if *nonblocking && let Err(e) = blocking::set_nonblocking(fd, true) {
@@ -298,7 +301,13 @@ impl Run {
             Syscall::Listen { fd, backlog } => {
                 self.note_port_use(*fd, None);
                 // SAFETY: plain call.
-                ok0(checked(unsafe { ffi::lwip_listen(*fd, *backlog) }))
+                let r = checked(unsafe { ffi::lwip_listen(*fd, *backlog) });
+                if r.is_ok()
+                    && let Ok(info) = self.socket(*fd)
+                {
+                    info.listening = true;
+                }
+                ok0(r)
             }
             Syscall::Accept { fd } => match blocking::accept_now(*fd) {
                 Ok((new, output)) => {
@@ -310,6 +319,7 @@ impl Run {
                                 domain,
                                 linger: None,
                                 has_port: true,
+                                listening: false,
                             },
                         );
                     }
@@ -451,6 +461,34 @@ impl Run {
     /// `close`. lwIP's close only waits when SO_LINGER is on with a time, the socket is blocking
     /// and data is still unacknowledged; only that case goes to the helper.
     fn close(&mut self, fd: Fd) -> Result<SyscallProgress, StackError> {
+        if self
+            .sockets
+            .get(&fd)
+            .is_some_and(|s| s.listening && s.linger == Some(0))
+        {
+            // netconn_delete aborts the PCB, and tcp_abandon asserts on a listening one, which
+            // ends the process (Debian builds lwIP with LWIP_ASSERT on). Lingering is switched
+            // off again so that teardown can close the socket.
+            let (level, name, value) = sockopt::encode(&super::SockOpt::Linger(None))?;
+            // SAFETY: `value` is valid for its length.
+            unsafe {
+                ffi::lwip_setsockopt(
+                    fd,
+                    level,
+                    name,
+                    value.as_ptr().cast::<c_void>(),
+                    value.len() as libc::socklen_t,
+                )
+            };
+            if let Ok(info) = self.socket(fd) {
+                info.linger = None;
+            }
+            return Err(StackError::Unsupported(
+                "lwIP 2.1.3 fails an assertion (tcp.c:576, \"don't call tcp_abort/tcp_abandon for \
+                 listen-pcbs\") when a listening socket with SO_LINGER {1, 0} is closed"
+                    .into(),
+            ));
+        }
         let lingers = self
             .sockets
             .get(&fd)
