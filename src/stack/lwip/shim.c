@@ -186,6 +186,56 @@ static void detach_expiring_time_wait(void)
   }
 }
 
+/* Whether `pcb` is on one of lwIP's PCB lists and still `conn`'s (the memory may have been freed
+ * and handed to another connection). Under the core lock. */
+static int pcb_is_conns(const struct tcp_pcb *pcb, const struct netconn *conn)
+{
+  struct tcp_pcb *const *lists[] = {&tcp_active_pcbs, &tcp_tw_pcbs, &tcp_bound_pcbs,
+                                    &tcp_listen_pcbs.pcbs};
+  size_t i;
+  const struct tcp_pcb *p;
+  for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+    for (p = *lists[i]; p != NULL; p = p->next) {
+      if (p == pcb) {
+        return p->callback_arg == conn;
+      }
+    }
+  }
+  return 0;
+}
+
+/*
+ * lwIP 2.1.3 also frees a PCB behind its netconn's back in LAST-ACK: when the ACK of our FIN
+ * arrives and the netconn's receive side is already shut (TF_RXCLOSED, which reading the end of
+ * the stream sets through netconn_recv_data_tcp), tcp_input removes and frees the PCB without
+ * TCP_EVENT_ERR, so the netconn keeps the freed pointer and closing the socket frees it again
+ * (glibc: "double free detected"). After every input and timer step, a netconn whose PCB was on
+ * one of lwIP's lists at the previous step and is no longer its own is detached; the socket is
+ * then a closed connection. A fresh PCB (tcp_new, not yet bound) is on no list and is left alone.
+ * `tc_listed` remembers, per socket, the PCB last seen listed. Under the core lock.
+ */
+static const struct tcp_pcb *tc_listed[MEMP_NUM_NETCONN];
+
+static void detach_freed_pcbs(void)
+{
+  int i;
+  struct lwip_sock *sock;
+  struct netconn *conn;
+  for (i = 0; i < MEMP_NUM_NETCONN; i++) {
+    sock = lwip_socket_dbg_get_socket(i + LWIP_SOCKET_OFFSET);
+    conn = sock != NULL ? sock->conn : NULL;
+    if (conn == NULL || NETCONNTYPE_GROUP(netconn_type(conn)) != NETCONN_TCP ||
+        conn->pcb.tcp == NULL) {
+      tc_listed[i] = NULL;
+    } else if (pcb_is_conns(conn->pcb.tcp, conn)) {
+      tc_listed[i] = conn->pcb.tcp;
+    } else if (tc_listed[i] == conn->pcb.tcp) {
+      conn->pcb.tcp = NULL;
+      tc_listed[i] = NULL;
+    }
+  }
+}
+
 /* Sets lwIP's clock to `now_ms` (never backwards) and runs every timer due by then. The caller
  * steps from one due time to the next, so each timer runs at its own time (lwIP restarts a cyclic
  * timer that is overdue by a whole interval instead of catching up). */
@@ -197,6 +247,7 @@ void tcpconf_lwip_advance(uint32_t now_ms)
   }
   detach_expiring_time_wait();
   sys_check_timeouts();
+  detach_freed_pcbs();
   UNLOCK_TCPIP_CORE();
 }
 
@@ -213,6 +264,8 @@ int tcpconf_lwip_netif_setup(const uint8_t ip4[4], uint8_t prefix4, const uint8_
   ip4_addr_set_u32(&mask, lwip_htonl(mask_host));
 
   LOCK_TCPIP_CORE();
+  /* A new run: no PCB of an earlier run's sockets is remembered. */
+  memset(tc_listed, 0, sizeof(tc_listed));
   if (tc_netif_added) {
     netif_remove(&tc_netif);
     tc_netif_added = 0;
@@ -277,6 +330,7 @@ int tcpconf_lwip_input(const uint8_t *packet, size_t len)
   memcpy(p->payload, packet, len);
   /* ip_input takes ownership of the pbuf whatever it decides. */
   tc_netif.input(p, &tc_netif);
+  detach_freed_pcbs();
   UNLOCK_TCPIP_CORE();
   return 0;
 }
