@@ -195,3 +195,62 @@ fn stacks_that_cannot_take_part_are_refused_with_the_reason() {
     ]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown stack `bsd`"));
 }
+
+/// Two cases explore found that ended the whole process on lwIP 2.1.3 (an assertion, a double
+/// free); the adapter now copes, and these keep it so.
+#[cfg(feature = "lwip")]
+#[test]
+fn lwip_survives_the_cases_that_crashed_it() {
+    const PASSIVE: &str = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
+";
+    let dir = out_dir("lwip-crashes");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // Reading the end of the stream in LAST-ACK, then the ACK of our FIN: lwIP freed the PCB
+    // without telling the netconn, and closing the socket freed it again.
+    let last_ack = dir.join("last-ack-read-eof.pkt");
+    std::fs::write(
+        &last_ack,
+        format!(
+            "{PASSIVE}+0 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 win * <{{mss *, ...}}>
++.01 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++.01 < F. 1:1(0) ack 1 win 65535
++0~+0.5 > . 1:1(0) ack 2 win *
++.01 shutdown(4, SHUT_WR) = 0
++0 > F. 1:1(0) ack 2 win *
++.5 read(4, ..., 1000) = 0
++.5 < . 2:2(0) ack 2 win 65535
++.5 assert state == CLOSED
++0 close(4) = 0
+"
+        ),
+    )
+    .expect("write");
+    // SO_LINGER {1, 0} on a listener, then close(): lwIP's tcp_abandon asserted.
+    let listener = dir.join("abort-listener.pkt");
+    std::fs::write(
+        &listener,
+        format!("{PASSIVE}+0 setsockopt(3, SOL_SOCKET, SO_LINGER, {{onoff=1, linger=0}}, 8) = 0\n+0 close(3) = 0\n"),
+    )
+    .expect("write");
+    let o = tcpconf(&["run", "--stack", "lwip", last_ack.to_str().expect("path")]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = tcpconf(&["run", "--stack", "lwip", listener.to_str().expect("path")]);
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        report.contains("SKIP") && report.contains("tcp.c:576"),
+        "{report}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
