@@ -314,6 +314,9 @@ impl Explorer {
             return None;
         }
         let signature = divergence.signature.clone();
+        // What follows the divergent event does not change the divergence.
+        let mut case = case;
+        case.events.truncate(divergence.event + 1);
         let shrunk = self.shrink(case.clone(), &signature);
         let observations = self.run_case(&shrunk);
         let divergence = match self.divergence(&shrunk, &observations) {

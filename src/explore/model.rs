@@ -23,6 +23,10 @@ pub struct Vars {
     pub can_send: bool,
     /// The stack still takes data (no FIN received, no reset).
     pub can_receive: bool,
+    /// The connection was opened actively and the peer has not sent a SYN+ACK yet: the engine
+    /// then takes the next injected SYN+ACK's seq as the peer's ISN (`engine/conn.rs`), so such a
+    /// SYN+ACK carries the ISN, 0.
+    pub awaits_syn_ack: bool,
 }
 
 impl Vars {
@@ -35,6 +39,7 @@ impl Vars {
         synchronized: true,
         can_send: true,
         can_receive: true,
+        awaits_syn_ack: false,
     };
 }
 
@@ -604,6 +609,9 @@ impl Event {
                     v.can_send = false;
                     return v;
                 }
+                if f.syn() && f.ack() {
+                    v.awaits_syn_ack = false;
+                }
                 if f.syn() && !v.synchronized {
                     // A SYN to a listener (or crossing ours) takes the peer's ISN 0; a SYN-ACK of
                     // ours also makes our SYN acknowledged.
@@ -665,6 +673,7 @@ mod tests {
         synchronized: true,
         can_send: true,
         can_receive: true,
+        awaits_syn_ack: false,
     };
     const WIN: Windows = Windows {
         min: 65535,
@@ -741,6 +750,7 @@ mod tests {
             synchronized: false,
             can_send: true,
             can_receive: true,
+            awaits_syn_ack: false,
         };
         let syn = Event::Segment(seg(Flags::Syn, Seq::Nxt, Ack::Nxt)).predict(&listen);
         assert_eq!((syn.rcv_nxt, syn.snd_nxt, syn.synchronized), (1, 1, true));

@@ -71,6 +71,10 @@ pub struct Window {
     pub result: Option<CallResult>,
     /// The state at the window's end.
     pub state: Option<TcpState>,
+    /// The stack sent a SYN with an ISN not seen before (a listener's answer, a new
+    /// incarnation). The observation script has no `>` line for it, so the engine does not learn
+    /// the new ISN as a class's script would, and later windows are not comparable.
+    pub new_syn: bool,
 }
 
 impl Window {
@@ -206,11 +210,13 @@ fn cut(trace: &engine::Trace, layout: &Layout, events: &[Event]) -> Observation 
                 let Ok(Packet::Tcp(seg)) = crate::wire::decode(bytes) else {
                     continue;
                 };
+                let new_syn = seg.flags.contains(TcpFlags::SYN) && norm.isn() != Some(seg.seq);
                 let (packet, resend) = norm.push(&seg);
                 let Some(k) = current else { continue };
                 let Some(w) = windows.get_mut(k) else {
                     continue;
                 };
+                w.new_syn |= new_syn;
                 let in_jump = matches!(events.get(k), Some(Event::Wait(_)));
                 let timer_resend = resend && entry.at > w.start && !in_jump;
                 let script_seg = to_script(&seg, norm.isn(), &packet);

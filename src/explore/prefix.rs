@@ -76,6 +76,7 @@ fn table() -> Vec<(&'static str, &'static str, TcpState, i64, Vars, String)> {
         synchronized: true,
         can_send,
         can_receive: true,
+        awaits_syn_ack: false,
     };
     let unsynchronized = |snd_nxt| Vars {
         snd_una: 0,
@@ -84,6 +85,7 @@ fn table() -> Vec<(&'static str, &'static str, TcpState, i64, Vars, String)> {
         synchronized: false,
         can_send: true,
         can_receive: true,
+        awaits_syn_ack: false,
     };
     let fin_wait_1 = |how: &str| format!("{passive}+.01  {how}\n+0    > F. 1:1(0) ack 1 win *\n");
     let fin_wait_2 = |how: &str| format!("{}+.01  < . 1:1(0) ack 2 win 65535\n", fin_wait_1(how));
@@ -272,6 +274,7 @@ pub fn all() -> Result<Vec<Prefix>, crate::script::diag::Diagnostic> {
     table()
         .into_iter()
         .map(|(name, how, state, fd, mut vars, text)| {
+            vars.awaits_syn_ack = matches!(name, "syn-sent" | "syn-received-simultaneous");
             // After the peer's FIN (or a reset) no more data is taken.
             vars.can_receive = matches!(
                 state,

@@ -59,7 +59,8 @@ impl Signature {
 
 /// The first divergence among `observations` (stack name, observation) of `events`, whose
 /// variables before each event are `vars`. Stacks whose run did not get past the prefix, or did
-/// not run at all, take no part.
+/// not run at all, take no part. Comparison stops after a window in which a stack sent a new SYN
+/// (see [`super::observe::Window::new_syn`]).
 pub fn diverge(
     observations: &[(String, Observation)],
     events: &[Event],
@@ -89,6 +90,10 @@ pub fn diverge(
         let first = reactions.first()?;
         if reactions.iter().all(|r| r == first) {
             before = first.state?;
+            if ran.iter().any(|r| r.2.get(k).is_some_and(|w| w.new_syn)) {
+                // Later windows are numbered against an ISN the engine did not learn.
+                return None;
+            }
             continue;
         }
         let v = vars.get(k).copied()?;
