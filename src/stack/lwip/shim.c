@@ -236,6 +236,28 @@ static void detach_freed_pcbs(void)
   }
 }
 
+/*
+ * lwIP 2.1.3 can leave a PCB's zero-window persist timer running with nothing left to send: a
+ * zero window starts it, and an ACK that then acknowledges all the data (lwIP takes the ACK even
+ * of a segment whose sequence number is outside the window) empties the queues without stopping
+ * it. The next slow timer then fails LWIP_ASSERT("tcp_slowtimr: persist ticking with empty send
+ * buffer") and ends the process. Found by tcpconf explore: 10 bytes unacknowledged, an old ACK with
+ * window 0, then after 10 s an ACK of everything with window 1 at a far sequence number. Before
+ * the timers run, a persist timer whose preconditions no longer hold (something unsent, nothing
+ * unacknowledged) is stopped, as tcp_receive stops it when the window opens. Under the core lock.
+ */
+static void stop_orphaned_persist_timers(void)
+{
+  struct tcp_pcb *pcb;
+  for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+    if (pcb->persist_backoff > 0 && (pcb->unsent == NULL || pcb->unacked != NULL)) {
+      pcb->persist_backoff = 0;
+      pcb->persist_cnt = 0;
+      pcb->persist_probe = 0;
+    }
+  }
+}
+
 /* Sets lwIP's clock to `now_ms` (never backwards) and runs every timer due by then. The caller
  * steps from one due time to the next, so each timer runs at its own time (lwIP restarts a cyclic
  * timer that is overdue by a whole interval instead of catching up). */
@@ -246,6 +268,7 @@ void tcpconf_lwip_advance(uint32_t now_ms)
     __atomic_store_n(&tc_now_ms, now_ms, __ATOMIC_RELEASE);
   }
   detach_expiring_time_wait();
+  stop_orphaned_persist_timers();
   sys_check_timeouts();
   detach_freed_pcbs();
   UNLOCK_TCPIP_CORE();
