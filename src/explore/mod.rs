@@ -69,6 +69,9 @@ pub enum ExploreError {
     Json(String),
 }
 
+/// The most case runs shrinking one class may take when a stack runs in real time.
+pub const REAL_TIME_SHRINK_BUDGET: usize = 20;
+
 /// What to explore.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -182,6 +185,14 @@ impl Explorer {
         }
         if stacks.len() < 2 {
             return Err(ExploreError::TooFewStacks(stacks.len()));
+        }
+        let mut settings = settings;
+        if stacks
+            .iter()
+            .any(|s| s.info().capabilities.time == crate::stack::TimeModel::Real)
+        {
+            // Every shrinking step runs the case in real time there (a second or more).
+            settings.shrink_budget = settings.shrink_budget.min(REAL_TIME_SHRINK_BUDGET);
         }
         let prefixes = prefix::all().map_err(|d| ExploreError::Prefix(d.message))?;
         let mut explorer = Explorer {
