@@ -207,6 +207,12 @@ fn lwip_survives_the_cases_that_crashed_it() {
 +0 bind(3, ..., ...) = 0
 +0 listen(3, 1) = 0
 ";
+    const ACCEPTED: &str = "+0 < S 0:0(0) win 65535 <mss 1460>
++0 > S. 0:0(0) ack 1 win * <{mss *, ...}>
++.01 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+";
     let dir = out_dir("lwip-crashes");
     std::fs::create_dir_all(&dir).expect("mkdir");
     // Reading the end of the stream in LAST-ACK, then the ACK of our FIN: lwIP freed the PCB
@@ -215,12 +221,7 @@ fn lwip_survives_the_cases_that_crashed_it() {
     std::fs::write(
         &last_ack,
         format!(
-            "{PASSIVE}+0 < S 0:0(0) win 65535 <mss 1460>
-+0 > S. 0:0(0) ack 1 win * <{{mss *, ...}}>
-+.01 < . 1:1(0) ack 1 win 65535
-+0 accept(3, ..., ...) = 4
-+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
-+.01 < F. 1:1(0) ack 1 win 65535
+            "{PASSIVE}{ACCEPTED}+.01 < F. 1:1(0) ack 1 win 65535
 +0~+0.5 > . 1:1(0) ack 2 win *
 +.01 shutdown(4, SHUT_WR) = 0
 +0 > F. 1:1(0) ack 2 win *
@@ -245,12 +246,7 @@ fn lwip_survives_the_cases_that_crashed_it() {
     std::fs::write(
         &persist,
         format!(
-            "{PASSIVE}+0 < S 0:0(0) win 65535 <mss 1460>
-+0 > S. 0:0(0) ack 1 win * <{{mss *, ...}}>
-+.01 < . 1:1(0) ack 1 win 65535
-+0 accept(3, ..., ...) = 4
-+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
-+.01 write(4, ..., 10) = 10
+            "{PASSIVE}{ACCEPTED}+.01 write(4, ..., 10) = 10
 +0 > P. 1:11(10) ack 1 win *
 +.01 < P. 65536:65536(0) ack 0 win 0
 +10.3 < P. 1000000001:1000000001(0) ack 11 win 1
