@@ -7,10 +7,12 @@
 //!
 //! Measured, each over SAMPLES events 2 ms apart on absolute times (so lateness does not add up):
 //! - injection lateness: scheduled time → the moment just before the TUN write, when the wait is
-//!   the adapter's own `wait(t)` (ppoll, then spin) and when it is `RealClock::sleep_until(t)`;
+//!   the adapter's own `wait(t)` alone (a ppoll: adapters never spin) and when it is what the engine
+//!   does, the adapter's `wait` until [`SPIN_WINDOW`] before `t`, then `RealClock::sleep_until(t)`;
 //! - immediate ACK: an out-of-order segment is injected (RFC 9293 §3.10.7.4 / RFC 5681 §4.2: the
 //!   receiver ACKs at once); its ACK's timestamp − the injection time;
-//! - write → segment: `write()` issued at a scheduled time; the data segment's timestamp − schedule.
+//! - write → segment: `write()` issued at a scheduled time (reached as the engine reaches it); the
+//!   data segment's timestamp − schedule.
 //!
 //! It runs under the scheduling `tcpconf run` uses for real-time stacks (SCHED_RR at the lowest
 //! priority, when root and more than one CPU). On a loaded machine an ordinary thread's tails are
@@ -23,7 +25,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use linux_support::*;
-use tcpconf::clock::RealClock;
+use tcpconf::clock::{RealClock, SPIN_WINDOW};
 use tcpconf::stack::linux::LinuxStack;
 use tcpconf::stack::{Domain, SockOpt, Stack, StackEvent, Syscall, SyscallOutput, SyscallProgress};
 
@@ -33,7 +35,7 @@ fn summary(name: &str, mut us: Vec<f64>) {
     us.sort_by(f64::total_cmp);
     let pick = |p: f64| us[((us.len() - 1) as f64 * p).round() as usize];
     println!(
-        "{name:<44} n={:<5} p50 {:>7.1} µs  p90 {:>7.1}  p99 {:>7.1}  max {:>8.1}",
+        "{name:<56} n={:<5} p50 {:>7.1} µs  p90 {:>7.1}  p99 {:>7.1}  max {:>8.1}",
         us.len(),
         pick(0.5),
         pick(0.9),
@@ -58,6 +60,13 @@ fn wait_until(stack: &mut LinuxStack, t: Duration) -> Vec<StackEvent> {
     }
 }
 
+/// Reaches `t` as the engine does for an event that is due: the adapter's wait until
+/// [`SPIN_WINDOW`] before it, then a spin on the clock.
+fn approach(stack: &mut LinuxStack, clock: &RealClock, t: Duration) {
+    wait_until(stack, t.saturating_sub(SPIN_WINDOW));
+    clock.sleep_until(t);
+}
+
 fn done(p: SyscallProgress) -> tcpconf::stack::SyscallOutcome {
     match p {
         SyscallProgress::Done(o) => o,
@@ -66,24 +75,9 @@ fn done(p: SyscallProgress) -> tcpconf::stack::SyscallOutcome {
 }
 
 fn main() {
-    if skip_unprivileged("linux_timing") {
+    let Some((n, _scheduling)) = bench_start("linux_timing", 1000) else {
         return;
-    }
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1000);
-    // The scheduling `tcpconf run` gives runs against real-time stacks (packetdrill's choice too);
-    // taken before setup so that the adapter's threads inherit it.
-    let scheduling = tcpconf::engine::priority::raise();
-    println!(
-        "scheduling: {}",
-        if scheduling.raised() {
-            "SCHED_RR at the lowest priority, as tcpconf run uses for real-time stacks"
-        } else {
-            "the default policy (one CPU, or no CAP_SYS_NICE)"
-        }
-    );
+    };
     let net = net_v4();
     let clock = RealClock::start();
     let mut stack = LinuxStack::new();
@@ -152,8 +146,7 @@ fn main() {
         let t = base + SPACING * k as u32;
         let use_sleep = k % 2 == 1;
         if use_sleep {
-            wait_until(&mut stack, t.saturating_sub(Duration::from_millis(1)));
-            clock.sleep_until(t);
+            approach(&mut stack, &clock, t);
         } else {
             wait_until(&mut stack, t);
         }
@@ -177,7 +170,7 @@ fn main() {
     base = clock.now() + Duration::from_millis(20);
     for k in 0..n {
         let t = base + SPACING * k as u32;
-        wait_until(&mut stack, t);
+        approach(&mut stack, &clock, t);
         call_late.push(micros(clock.now() - t));
         let w = sys(
             &mut stack,
@@ -201,8 +194,11 @@ fn main() {
     stack.teardown().unwrap();
 
     println!("linux stack timing, {n} samples per row, events {SPACING:?} apart:");
-    summary("injection lateness, adapter wait()", late_wait);
-    summary("injection lateness, RealClock::sleep_until", late_sleep);
+    summary("injection lateness, adapter wait() alone", late_wait);
+    summary(
+        "injection lateness, wait() then RealClock::sleep_until",
+        late_sleep,
+    );
     summary("immediate ACK stamp - injection", ack_error);
     summary("write() call lateness", call_late);
     summary("write() data segment stamp - schedule", write_error);

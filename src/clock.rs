@@ -68,6 +68,18 @@ impl RealClock {
     }
 }
 
+impl RealClock {
+    /// Block until `t` without spinning (for polls, where waking a little late costs nothing and
+    /// a spinning thread would keep others off the CPU). Returns the time reached.
+    pub fn sleep_until_roughly(&self, t: Duration) -> Duration {
+        let now = self.now();
+        if now < t {
+            std::thread::sleep(t - now);
+        }
+        self.now()
+    }
+}
+
 /// Formats a script time the way packetdrill prints it: seconds with six decimals.
 pub fn fmt_secs(t: Duration) -> String {
     format!("{}.{:06}", t.as_secs(), t.subsec_micros())

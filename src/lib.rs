@@ -7,7 +7,8 @@
 //!
 //! The parts, and the boundaries between them, are described in `ARCHITECTURE.md`'s summary in the
 //! README: `script` (language), `wire` (packets), `tcp` (the bundled reference TCP), `stack` (stacks
-//! under test), `engine` (runs one script), `report` (outputs).
+//! under test), `engine` (runs one script), `suite` (runs many: the one runner behind `run`,
+//! `matrix` and the conformance suite), `report` (outputs).
 
 pub mod clock;
 pub mod engine;
@@ -16,5 +17,6 @@ pub mod report;
 pub mod script;
 pub mod stack;
 pub mod state;
+pub mod suite;
 pub mod tcp;
 pub mod wire;

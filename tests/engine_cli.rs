@@ -92,7 +92,7 @@ fn verdicts_exit_code_and_human_output() {
         "{text}"
     );
     assert!(
-        text.contains("fail.pkt:10: outbound packet does not match the script"),
+        text.contains("fail.pkt:10:1: outbound packet does not match the script"),
         "{text}"
     );
     assert!(
@@ -218,5 +218,142 @@ fn unknown_stack_is_a_usage_error() {
     assert!(
         err.contains("unknown stack `nonesuch`; known stacks: reference"),
         "{err}"
+    );
+}
+
+#[test]
+fn no_scripts_is_an_error_not_a_clean_run() {
+    let dir = corpus("empty", &[]);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let out = tcpconf(&[], &[&dir]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no scripts found in"), "{err}");
+}
+
+#[test]
+fn zero_jobs_and_an_unwritable_pcap_are_refused_before_running() {
+    let dir = corpus("refused", &scripts()[..1]);
+    let out = tcpconf(&["-j", "0"], &[&dir]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
+    let out = tcpconf(&["--pcap", "/nonexistent/dir/x.pcap"], &[&dir]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing ran");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir/x.pcap"));
+}
+
+#[test]
+fn help_lists_every_registered_stack() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tcpconf"))
+        .args(["run", "--help"])
+        .output()
+        .expect("tcpconf runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    for entry in tcpconf::stack::STACKS {
+        assert!(help.contains(entry.name), "{} missing:\n{help}", entry.name);
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_the_run_quietly() {
+    let many: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("p{i:02}.pkt"), HANDSHAKE.to_string()))
+        .collect();
+    let dir = corpus("pipe", &many);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpconf"))
+        .args(["run", "-j", "1"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tcpconf runs");
+    // Read one line, then close the pipe as `head -1` would.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 16];
+    let _ = std::io::Read::read(&mut stdout, &mut first);
+    drop(stdout);
+    let out = child.wait_with_output().expect("tcpconf ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("Broken pipe") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(141), "{err}");
+}
+
+#[test]
+fn script_mistakes_are_script_errors_with_line_column_and_caret() {
+    let back = format!("{HANDSHAKE}0.05 close(4) = 0\n");
+    let lisen = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 lisen(3, 1) = 0\n".to_string();
+    let dir = corpus(
+        "mistakes",
+        &[
+            ("back.pkt".to_string(), back),
+            ("lisen.pkt".to_string(), lisen),
+        ],
+    );
+    let out = tcpconf(&[], &[&dir]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("back.pkt:9:1: script error: time goes backwards"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lisen.pkt:2:4: script error: unknown syscall `lisen`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    2 | +0 lisen(3, 1) = 0\n      |    ^\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("fell behind") && !text.contains("SKIP"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 passed, 0 failed, 0 skipped, 2 errors"),
+        "{text}"
+    );
+    // The same diagnostics `tcpconf check` prints, on stderr.
+    let check = Command::new(env!("CARGO_BIN_EXE_tcpconf"))
+        .arg("check")
+        .arg(&dir)
+        .output()
+        .expect("tcpconf check runs");
+    let check = String::from_utf8_lossy(&check.stderr);
+    let diagnostics: String = check
+        .lines()
+        .filter(|l| !l.starts_with("checked "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(err.contains(&diagnostics), "run:\n{err}\ncheck:\n{check}");
+}
+
+#[test]
+fn a_pcap_of_several_scripts_gives_each_its_own_ports() {
+    let dir = corpus("pcap-ports", &scripts()[..2]);
+    let pcap = dir.join("out.pcap");
+    let _ = tcpconf(&["--pcap", pcap.to_str().expect("utf8")], &[&dir]);
+    let bytes = std::fs::read(&pcap).expect("pcap written");
+    // The tcpconf-side port of each packet: the source port of packets to the stack (192.168.0.1).
+    let mut ports = std::collections::BTreeSet::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().expect("4 bytes")) as usize;
+        let p = &bytes[at + 16..at + 16 + len];
+        let to_stack = p[16..20] == [192, 168, 0, 1];
+        let port_at = 20 + if to_stack { 0 } else { 2 };
+        ports.insert(u16::from_be_bytes([p[port_at], p[port_at + 1]]));
+        let decoded = tcpconf::wire::decode_full(p).expect("decodes");
+        assert!(decoded.checksums.all_valid(), "checksums stay valid");
+        at += 16 + len;
+    }
+    assert_eq!(
+        ports.len(),
+        2,
+        "one tcpconf-side port per script: {ports:?}"
     );
 }

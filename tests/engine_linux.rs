@@ -62,7 +62,7 @@ fn a_wrong_expectation_fails_at_its_line() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(verdict_line(&out).starts_with("FAIL"), "{text}");
     assert!(
-        text.contains("wrong.pkt:16: outbound packet does not match the script"),
+        text.contains("wrong.pkt:16:1: outbound packet does not match the script"),
         "{text}"
     );
     assert!(

@@ -321,3 +321,145 @@ fn a_virtual_program_reporting_events_past_the_wait_is_refused() {
     drop(stack);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- misbehaving programs under `tcpconf run`: bounded time and memory ----
+
+const HELLO: &str = r#"{"ok":true,"protocol":1,"name":"fake","version":"0","profile":"canned answers","capabilities":{"time":"virtual","ipv4":true,"ipv6":false,"ipv4_mapped_ipv6":false,"shell":false,"fdless_states":false,"accept_backlog":false,"shut_rd":false}}"#;
+
+/// A script that opens a socket and closes it a second later: the second in between is where a
+/// misbehaving program's `wait` answers arrive.
+const ONE_SECOND: &str = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+1 close(3) = 0\n";
+
+/// A directory with an executable shell program answering `hello` with [`HELLO`], every `wait`
+/// with `wait_answer`, syscalls with ret 3 and anything else with ok; `before_hello` runs first.
+fn program(name: &str, before_hello: &str, wait_answer: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcpconf-exec-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("stack.sh");
+    let text = format!(
+        "#!/bin/sh\n{before_hello}\nwhile read -r l; do\n  case \"$l\" in\n    \
+         *'\"op\":\"hello\"'*) echo '{HELLO}' ;;\n    \
+         *'\"op\":\"wait\"'*) echo '{wait_answer}' ;;\n    \
+         *'\"op\":\"syscall\"'*) echo '{{\"ok\":true,\"outcome\":{{\"ret\":3}}}}' ;;\n    \
+         *'\"op\":\"connections\"'*) echo '{{\"ok\":true,\"connections\":[]}}' ;;\n    \
+         *) echo '{{\"ok\":true}}' ;;\n  esac\ndone\n"
+    );
+    std::fs::write(&path, text).expect("write program");
+    let mut perms = std::fs::metadata(&path).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&path, perms).expect("chmod");
+    std::fs::write(dir.join("one-second.pkt"), ONE_SECOND).expect("write script");
+    dir
+}
+
+/// `tcpconf run ARGS` of the one-second script on the program in `dir`: its output, how long it
+/// took and the largest resident size (KiB) of any child so far.
+fn tcpconf_on(dir: &std::path::Path, args: &[&str]) -> (std::process::Output, Duration, i64) {
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tcpconf"))
+        .arg("run")
+        .arg(format!("--stack=exec:{}", dir.join("stack.sh").display()))
+        .args(args)
+        .arg(dir.join("one-second.pkt"))
+        .output()
+        .expect("tcpconf runs");
+    let took = started.elapsed();
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN);
+    (out, took, usage.map_or(0, |u| u.max_rss()))
+}
+
+/// [`tcpconf_on`] with `--format json`: the verdict, its message, the time and the memory.
+fn run_on(dir: &std::path::Path) -> (String, String, Duration, i64) {
+    let (out, took, max_rss_kib) = tcpconf_on(dir, &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let verdict = &v["results"][0]["verdict"];
+    let text = |key: &str| verdict[key].as_str().unwrap_or("").to_string();
+    let message = [text("message"), text("reason")].concat();
+    (text("verdict"), message, took, max_rss_kib)
+}
+
+/// One TCP segment of a connection no line is about, as hex.
+fn unrelated_segment_hex() -> String {
+    let seg = Seg::new(
+        SocketAddrV4::new(STACK_IP, 9),
+        SocketAddrV4::new(PEER_IP, 9),
+        ACK,
+        1,
+        1,
+    );
+    seg.build().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Memory a run may take, in KiB: tcpconf's own size plus a bounded trace, far from the hundreds
+/// of MB a storm or an endless stderr line took before they were bounded.
+const RSS_BOUND_KIB: i64 = 120 * 1024;
+
+#[test]
+fn an_event_storm_ends_as_an_error_in_bounded_time_and_memory() {
+    let event = format!(
+        r#"{{"event":"sent","at_us":0,"packet":"{}"}}"#,
+        unrelated_segment_hex()
+    );
+    let storm = format!(
+        r#"{{"ok":true,"events":[{}]}}"#,
+        vec![event.as_str(); 1000].join(",")
+    );
+    let dir = program("storm", "", &storm);
+    let (verdict, message, took, rss) = run_on(&dir);
+    assert_eq!(verdict, "error", "{message}");
+    assert!(message.contains("event storm"), "{message}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert!(rss < RSS_BOUND_KIB, "max RSS {rss} KiB");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_stack_that_lets_no_time_pass_ends_as_an_error() {
+    let answer = format!(
+        r#"{{"ok":true,"events":[{{"event":"sent","at_us":0,"packet":"{}"}}]}}"#,
+        unrelated_segment_hex()
+    );
+    let dir = program("stall", "", &answer);
+    let (verdict, message, took, _) = run_on(&dir);
+    assert_eq!(verdict, "error", "{message}");
+    assert!(message.contains("no progress in virtual time"), "{message}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_endless_stderr_line_is_cut_not_buffered() {
+    // 300 MiB without a newline, then the program exits before answering hello: `tcpconf run`
+    // cannot even ask the stack for its capabilities and says why, once.
+    let flood = r"head -c 314572800 /dev/zero | tr '\0' x >&2; exit 3";
+    let dir = program("stderr", flood, r#"{"ok":true,"events":[]}"#);
+    let (out, took, rss) = tcpconf_on(&dir, &[]);
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{message}");
+    assert!(message.contains("exit status: 3"), "{message}");
+    assert!(
+        message.contains("its stderr ends with:\n  xxxx"),
+        "{message}"
+    );
+    assert!(
+        message.len() < 2000,
+        "the stderr line was not cut: {} bytes",
+        message.len()
+    );
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert!(rss < RSS_BOUND_KIB, "max RSS {rss} KiB");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_undecodable_packet_is_named() {
+    let answer = r#"{"ok":true,"events":[{"event":"sent","at_us":0,"packet":"4500001c"}]}"#;
+    let dir = program("garbage", "", answer);
+    let (verdict, message, _, _) = run_on(&dir);
+    assert_eq!(verdict, "fail", "{message}");
+    assert!(message.contains("malformed packet"), "{message}");
+    assert!(message.contains("4500001c"), "{message}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

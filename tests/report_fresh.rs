@@ -4,8 +4,11 @@
 //! fails if any committed file differs.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use tcpconf::report::matrix::{self, Generate};
+use tcpconf::report::matrix::{self, Report};
+use tcpconf::stack::StackOptions;
+use tcpconf::suite::{self, Expectations, Plan, Target};
 
 /// The columns this build regenerates: the virtual-time stacks it has adapters for.
 fn virtual_time_stacks() -> Vec<String> {
@@ -16,24 +19,42 @@ fn virtual_time_stacks() -> Vec<String> {
     stacks
 }
 
-fn generate(stacks: Vec<String>, jobs: usize) -> Generate {
+fn out() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance-report")
+}
+
+/// What `tcpconf matrix --stacks STACKS -j JOBS` would write, built in memory.
+fn generate(stacks: &[String], jobs: usize) -> Result<Report, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = root.join("conformance-report");
-    Generate {
-        scripts: root.join("scripts"),
-        expectations: out.join("expectations"),
-        out,
-        stacks,
-        jobs,
-        retries: 0,
+    let dir = out().join("expectations");
+    let scripts = suite::load::corpus(&root.join("scripts"), &Default::default())
+        .map_err(|e| e.to_string())?;
+    let mut runs = Vec::new();
+    for stack in stacks {
+        let target = Target::prepare(stack, StackOptions::default()).map_err(|e| e.to_string())?;
+        let plan = Plan {
+            run_options: Default::default(),
+            jobs,
+            retries: 0,
+            expectations: Some(Arc::new(
+                Expectations::load(&dir, stack).map_err(|e| e.to_string())?,
+            )),
+        };
+        runs.push(suite::run_stack(target, &scripts, &plan, |_, _| {}));
+    }
+    let previous = matrix::read_results(&out()).map_err(|e| e.to_string())?;
+    let (report, kept) =
+        matrix::assemble(&scripts, &runs, previous, &dir, false).map_err(|e| e.to_string())?;
+    match kept.first() {
+        Some(k) => Err(format!("{}: {}", k.stack, k.reason)),
+        None => Ok(report),
     }
 }
 
 #[test]
 fn committed_report_is_fresh_for_virtual_time_stacks() {
     let stacks = virtual_time_stacks();
-    let g = generate(stacks.clone(), 2);
-    let (report, _) = match matrix::generate(&g) {
+    let report = match generate(&stacks, 2) {
         Ok(r) => r,
         Err(e) => panic!("cannot regenerate the report: {e}"),
     };
@@ -45,7 +66,7 @@ fn committed_report_is_fresh_for_virtual_time_stacks() {
             "the regenerated {stack} column does not cover every script"
         );
     }
-    let stale = matrix::stale_files(&g.out, &report);
+    let stale = matrix::stale_files(&out(), &report);
     assert!(
         stale.is_empty(),
         "conformance-report/ is stale for the {} column(s) ({} differ from a fresh run). Regenerate \
@@ -71,8 +92,8 @@ fn regenerating_twice_gives_identical_files() {
     if cfg!(feature = "lwip") {
         stacks.push("lwip".into());
     }
-    let a = matrix::generate(&generate(stacks.clone(), 2)).map(|(r, _)| matrix::render(&r));
-    let b = matrix::generate(&generate(stacks.clone(), 1)).map(|(r, _)| matrix::render(&r));
+    let a = generate(&stacks, 2).map(|r| matrix::render(&r));
+    let b = generate(&stacks, 1).map(|r| matrix::render(&r));
     match (a, b) {
         (Ok(a), Ok(b)) => assert!(
             a == b,

@@ -99,6 +99,7 @@ fn tcp_option() -> impl Strategy<Value = TcpOption> {
         (0u64..256, hex_blob()).prop_map(|(kind, data)| TcpOptionKind::Generic { kind, data }),
         (0u64..0x10000, hex_blob())
             .prop_map(|(magic, data)| TcpOptionKind::Experimental { magic, data }),
+        "[0-9a-f]{2,10}".prop_map(|b| TcpOptionKind::Raw { bytes: sp(b) }),
         ("zz[a-z0-9]{0,5}", vec("[a-z0-9:]{1,5}", 0..3)).prop_map(|(name, args)| {
             TcpOptionKind::Unknown {
                 name: sp(name),
@@ -174,9 +175,10 @@ fn tcp_packet() -> impl Strategy<Value = TcpPacket> {
         option::of((0u64..70000).prop_map(sp)),
         option::of(option_spec()),
         ports(),
+        any::<bool>(),
     )
         .prop_map(
-            |(psp_spi, ports, flags, seq, ack, win, urg, options, udp_encap)| TcpPacket {
+            |(psp_spi, ports, flags, seq, ack, win, urg, options, udp_encap, bad_csum)| TcpPacket {
                 psp_spi,
                 ports,
                 flags: sp(flags),
@@ -186,6 +188,7 @@ fn tcp_packet() -> impl Strategy<Value = TcpPacket> {
                 urg,
                 options,
                 udp_encap,
+                bad_csum,
             },
         )
 }
@@ -349,6 +352,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => "[a-z ./=-]{0,20}".prop_map(|text| Action::Shell(Command { text, span: Span::default() })),
         1 => "[a-z =\n]{0,20}".prop_map(|text| Action::Code(Code { text, span: Span::default() })),
         1 => state_cond().prop_map(Action::Assert),
+        1 => Just(Action::Restart),
         1 => (
             lower_name(),
             option::of(state_cond()),

@@ -64,12 +64,14 @@ fn errors_on_unconnected_and_unknown_sockets() {
 fn options_round_trip_like_linux() {
     let mut h = host("192.0.2.1");
     let fd = h.socket(Family::V4, false).unwrap();
-    h.setsockopt(fd, SockOpt::RcvBuf(10_000)).unwrap();
+    h.setsockopt(fd, SockOpt::RcvBuf(10_000), Duration::ZERO)
+        .unwrap();
     assert_eq!(
         h.getsockopt(fd, SockOptName::RcvBuf),
         Ok(OptValue::Int(20_000))
     );
-    h.setsockopt(fd, SockOpt::Linger(Some(0))).unwrap();
+    h.setsockopt(fd, SockOpt::Linger(Some(0)), Duration::ZERO)
+        .unwrap();
     assert_eq!(
         h.getsockopt(fd, SockOptName::Linger),
         Ok(OptValue::Linger {
@@ -77,15 +79,23 @@ fn options_round_trip_like_linux() {
             secs: 0
         })
     );
-    h.setsockopt(fd, SockOpt::NoDelay(true)).unwrap();
-    assert_eq!(h.getsockopt(fd, SockOptName::NoDelay), Ok(OptValue::Int(1)));
-    h.setsockopt(fd, SockOpt::UserTimeout(Duration::from_millis(1500)))
+    h.setsockopt(fd, SockOpt::NoDelay(true), Duration::ZERO)
         .unwrap();
+    assert_eq!(h.getsockopt(fd, SockOptName::NoDelay), Ok(OptValue::Int(1)));
+    h.setsockopt(
+        fd,
+        SockOpt::UserTimeout(Duration::from_millis(1500)),
+        Duration::ZERO,
+    )
+    .unwrap();
     assert_eq!(
         h.getsockopt(fd, SockOptName::UserTimeout),
         Ok(OptValue::Int(1500))
     );
-    assert_eq!(h.setsockopt(fd, SockOpt::MaxSeg(10)), Err(Error::Invalid));
+    assert_eq!(
+        h.setsockopt(fd, SockOpt::MaxSeg(10), Duration::ZERO),
+        Err(Error::Invalid)
+    );
     assert_eq!(
         h.getsockopt(fd, SockOptName::Error),
         Ok(OptValue::Error(None))
@@ -153,7 +163,7 @@ fn time_wait_blocks_bind_without_reuseaddr() {
         Err(Error::AddrInUse)
     );
     net.hosts[0]
-        .setsockopt(again, SockOpt::ReuseAddr(true))
+        .setsockopt(again, SockOpt::ReuseAddr(true), Duration::ZERO)
         .unwrap();
     assert_eq!(net.hosts[0].bind(again, addr("192.0.2.1:7000")), Ok(()));
 }

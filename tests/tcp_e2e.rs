@@ -238,7 +238,7 @@ fn peer_reset_gives_econnreset_then_eof_and_epipe() {
     );
     let (c, _l, s) = establish(&mut net, Family::V4, B);
     net.hosts[1]
-        .setsockopt(s, SockOpt::Linger(Some(0)))
+        .setsockopt(s, SockOpt::Linger(Some(0)), net.now)
         .unwrap();
     let now = net.now;
     net.hosts[1].close(s, now).unwrap();

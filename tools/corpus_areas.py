@@ -4,26 +4,10 @@ the openings (listen, handshakes, the ways into each closing state)."""
 
 from __future__ import annotations
 
-from corpus_lib import (RWIN, Corpus, Script, active_established, close_wait, complete_active,
-                        fin_wait_1, fin_wait_2, listen, passive_established, syn_received, syn_sent,
-                        time_wait)
+from corpus_lib import (ACK, NODELAY3, NODELAY4, RWIN, Corpus, Script, active_established, add,
+                        close_wait, complete_active, ev, fin_wait_1, fin_wait_2, listen,
+                        passive_established, syn_received, syn_sent, time_wait)
 
-E = list[tuple[str, str]]
-
-
-def add(c: Corpus, path: str, title: str, area: str, refs: list[str], notes: list[str], events: E,
-        profile: str = "rfc9293", strict: str | None = None) -> None:
-    c.add(Script(path, title, area, refs, profile, strict, list(notes), list(events)))
-
-
-def ev(*pairs: str) -> E:
-    """ev("+0", "a", "+.01", "b") -> [("+0", "a"), ("+.01", "b")]."""
-    return [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
-
-
-ACK = "+0~+0.5"  # an ACK may be delayed, by less than 0.5 s (MUST-40)
-NODELAY4 = ("+0", "setsockopt(4, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0")
-NODELAY3 = ("+0", "setsockopt(3, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0")
 LINGER0 = "setsockopt(4, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0"
 
 

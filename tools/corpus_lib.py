@@ -76,6 +76,26 @@ class Corpus:
 
 
 # ---------------------------------------------------------------------------------------------
+# Writing scenarios.
+
+E = list[tuple[str, str]]
+
+ACK = "+0~+0.5"  # an ACK may be delayed, by less than 0.5 s (MUST-40)
+NODELAY4 = ("+0", "setsockopt(4, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0")
+NODELAY3 = ("+0", "setsockopt(3, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0")
+
+
+def add(c: Corpus, path: str, title: str, area: str, refs: list[str], notes: list[str], events: E,
+        profile: str = "rfc9293", strict: str | None = None) -> None:
+    c.add(Script(path, title, area, refs, profile, strict, list(notes), list(events)))
+
+
+def ev(*pairs: str) -> E:
+    """ev("+0", "a", "+.01", "b") -> [("+0", "a"), ("+.01", "b")]."""
+    return [(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
+
+
+# ---------------------------------------------------------------------------------------------
 # Openings. Each returns the events that bring the stack into a state; the docstring says the
 # resulting SND.NXT (s) and RCV.NXT (r) in relative numbers.
 

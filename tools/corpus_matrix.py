@@ -182,13 +182,24 @@ def sync_script(st: Sync, kind: str, profile: str) -> Script | None:
         return sc
 
     if kind == "ack-unacceptable":
-        if st.key in ("last-ack", "time-wait"):
-            return None  # the RFC text defines no reaction here (see scripts/README.md)
         sc.title = f"{st.label}: an ACK of data never sent is answered with an ACK and dropped"
-        sc.notes += [
-            "ESTABLISHED processing (shared by FIN-WAIT-1/2, CLOSE-WAIT and CLOSING): if SEG.ACK >",
-            "SND.NXT, send an ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, drop the segment and return.",
-        ]
+        if st.key in ("last-ack", "time-wait"):
+            # RFC 9293 gives these states no ESTABLISHED processing, but the RFC 5961 check that
+            # precedes every state's ACK processing does apply.
+            sc.rfc += ["MAY-12", "RFC 5961 §5"]
+            sc.notes += [
+                "The fifth step's per-state text for LAST-ACK and TIME-WAIT expects no such ACK, but",
+                "before it (RFC 5961 §5, MAY-12, implemented by this profile): \"TCP stacks that",
+                "implement RFC 5961 MUST add an input check that the ACK value is acceptable only if",
+                "it is in the range of ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT). All incoming",
+                "segments whose ACK value doesn't satisfy the above condition MUST be discarded and an",
+                "ACK sent back.\"",
+            ]
+        else:
+            sc.notes += [
+                "ESTABLISHED processing (shared by FIN-WAIT-1/2, CLOSE-WAIT and CLOSING): if SEG.ACK >",
+                "SND.NXT, send an ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, drop the segment and return.",
+            ]
         sc.ev("+.01", f"< . {r}:{r}(0) ack {s + BAD_ACK} win {RWIN}")
         sc.extend([ack_line(s, r), same] + cleanup(st))
         return sc

@@ -14,8 +14,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from corpus_lib import Corpus  # noqa: E402
 from corpus_areas import areas  # noqa: E402
+from corpus_events import events  # noqa: E402
 from corpus_matrix import client_rst, matrix  # noqa: E402
 from corpus_readme import render  # noqa: E402
+from corpus_window import window  # noqa: E402
 
 
 def main() -> int:
@@ -24,6 +26,8 @@ def main() -> int:
     matrix(corpus)
     client_rst(corpus)
     areas(corpus)
+    events(corpus)
+    window(corpus)
     corpus.write(root)
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, "scripts-README.md.in"), encoding="utf-8") as f:

@@ -131,7 +131,10 @@ pub fn run(args: &ExploreArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = output::write(&mut explorer, &outputs)?;
     let unverified = summary.classes.iter().filter(|c| !c.verified).count();
-    println!(
+    // A closed stdout (`| head`) is no reason to fail after the outputs are written.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "{} cases in {:.1} s ({:.0} cases/s), {} divergent, {} classes ({} resemble listed deviations, {} new); {} scripts not verified",
         summary.cases,
         elapsed.as_secs_f64(),
@@ -142,7 +145,7 @@ pub fn run(args: &ExploreArgs) -> anyhow::Result<ExitCode> {
         summary.new_classes,
         unverified
     );
-    println!("wrote {}", args.out.join("summary.md").display());
+    let _ = writeln!(out, "wrote {}", args.out.join("summary.md").display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -29,6 +29,35 @@ enum Command {
     Run(Box<run::RunArgs>),
 }
 
+/// `--help` text of `--stack`: every stack of the registry, one per line.
+fn stacks_help() -> String {
+    format!("The stack under test, one of:\n{}", tcpconf::stack::help())
+}
+
+/// `-j N`: at least one job (0 would run nothing and report nothing).
+fn jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Replaces the progress line on stderr (an empty `text` clears it). Progress is decoration:
+/// a failed write to stderr is ignored.
+fn progress(text: &str) {
+    use std::io::Write;
+    let _ = write!(std::io::stderr(), "\r\x1b[K{text}");
+}
+
+/// Whether `error` comes from writing to a pipe whose reader has gone (`tcpconf … | head`).
+fn broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -44,8 +73,12 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader stopped reading: nothing left to say, and no one to say it to. Exit as a
+        // program killed by SIGPIPE would (128 + 13), without an error message.
+        Err(error) if broken_pipe(&error) => ExitCode::from(141),
         Err(error) => {
-            eprintln!("tcpconf: error: {error:#}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "tcpconf: error: {error:#}");
             ExitCode::from(2)
         }
     }

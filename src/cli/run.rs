@@ -1,27 +1,24 @@
-//! `tcpconf run`: runs scripts against a stack and reports the verdicts.
+//! `tcpconf run`: runs scripts against a stack through the suite runner and reports the verdicts
+//! (or, with `--expect`, the matrix's cells).
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Context;
-use tcpconf::engine::{self, Flag, RunOptions, RunResult, Verdict};
-use tcpconf::report::{self, Counts, Format, HumanOptions};
-use tcpconf::script::corpus;
-use tcpconf::script::meta::ScriptMeta;
-use tcpconf::stack::{self, StackOptions};
-use tcpconf::wire::pcap::PcapWriter;
+use tcpconf::engine::{Flag, RunOptions};
+use tcpconf::report::{self, Format, HumanOptions};
+use tcpconf::stack::StackOptions;
+use tcpconf::suite::{self, Expectations, Outcome, Plan, Target};
 
 /// Arguments of `tcpconf run`. packetdrill's flags keep their packetdrill spelling
 /// (`--tolerance_usecs=…`) and override the scripts' option lines.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The stack under test.
-    #[arg(long, default_value = "reference")]
+    /// The stack under test (`--help` lists them).
+    #[arg(long, default_value = "reference", long_help = super::stacks_help())]
     stack: String,
     /// Behaviour profile of the stack, where it has several (`rfc9293`, `rfc793`).
     #[arg(long)]
@@ -38,9 +35,22 @@ pub struct RunArgs {
     /// Print each script's full trace (human format).
     #[arg(short, long)]
     verbose: bool,
-    /// Run this many scripts at once, each on its own stack instance.
-    #[arg(short = 'j', long = "jobs", default_value_t = 1)]
-    jobs: usize,
+    /// Run this many scripts at once, each on its own stack instance [default: one per CPU;
+    /// four per CPU on a real-time stack, see `suite::REAL_TIME_JOBS_PER_CPU`].
+    #[arg(short = 'j', long = "jobs", value_parser = super::jobs)]
+    jobs: Option<usize>,
+    /// Judge each verdict against the stack's expectations in DIR/<stack>.toml (e.g.
+    /// conformance-report/expectations), as the matrix does: the output shows each script's cell
+    /// and the exit status is 0 when every cell is as expected.
+    #[arg(long, value_name = "DIR")]
+    expect: Option<PathBuf>,
+    /// The corpus root script ids are taken under (the ids expectations files use).
+    #[arg(long, default_value = "scripts")]
+    root: PathBuf,
+    /// On a real-time stack, run a script again up to N times when it does not pass (or, with
+    /// --expect, when its cell is not as expected); the output shows the attempts.
+    #[arg(long, default_value_t = 0)]
+    retries: u32,
     /// Fail on packets no line expects, at the end or within the quiet period after it.
     #[arg(long)]
     strict: bool,
@@ -97,7 +107,7 @@ pub struct RunArgs {
     #[arg(short = 'D', long = "define", value_name = "SYM=VALUE")]
     define: Vec<String>,
 
-    /// Script files, or directories searched recursively for `*.pkt`.
+    /// Script files, or directories searched recursively for `*.pkt` (finding none is an error).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
 }
@@ -151,135 +161,106 @@ impl RunArgs {
     }
 }
 
-/// Runs one script file on a fresh stack instance.
-fn run_one(path: &PathBuf, args: &RunArgs, opts: &RunOptions) -> RunResult {
-    let source = match std::fs::read_to_string(path) {
-        Ok(s) => s,
-        Err(e) => {
-            return RunResult::not_run(
-                path.clone(),
-                Verdict::Error {
-                    message: format!("cannot read the script: {e}"),
-                    location: None,
-                },
-            );
-        }
-    };
-    let mut stack_opts = args.stack_options();
-    if let Ok(script) = tcpconf::script::parse(&source) {
-        // The script's `//! profile:` selects the behaviour of stacks that have several.
-        let (meta, _) = ScriptMeta::from_script(&script);
-        stack_opts.script_profile = meta.profile.map(|p| p.name().to_string());
-    }
-    match stack::by_name(&args.stack, &stack_opts) {
-        Ok(mut stack) => engine::run_source(path, &source, stack.as_mut(), opts),
-        Err(e) => RunResult::not_run(
-            path.clone(),
-            Verdict::Error {
-                message: e.to_string(),
-                location: None,
-            },
-        ),
-    }
-}
-
-/// Exit 0 if every script passed, 1 otherwise, 2 on a usage or I/O error.
+/// Exit 0 if every script passed (with `--expect`: every cell is as expected), 1 otherwise, 2 on
+/// a usage or I/O error (a stack that cannot run here is one, said once).
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    // A stack name that does not exist is a usage error, not one error verdict per script.
-    stack::check_name(&args.stack).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut files = corpus::collect_scripts(&args.paths)?;
-    files.sort();
-    files.dedup();
     let opts = args.run_options();
+    let scripts = suite::load::paths(
+        &args.paths,
+        Some(&args.root),
+        &suite::load::defines(&opts.flags),
+    )?;
+    // Before anything runs: a mistyped pcap path must not cost a whole run.
+    let pcap = match &args.pcap {
+        Some(path) => Some((
+            path,
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let target = Target::prepare(&args.stack, args.stack_options())?;
+    let expectations = match &args.expect {
+        Some(dir) => Some(Arc::new(Expectations::load(dir, &args.stack)?)),
+        None => None,
+    };
+    let plan = Plan {
+        run_options: opts,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| suite::default_jobs(target.info.capabilities.time)),
+        retries: args.retries,
+        expectations,
+    };
+
+    // `tcpconf check`'s diagnostics first, on stderr as `check` prints them; a script with errors
+    // then ends as an `error` at the same line and column.
+    let color_err = std::io::stderr().is_terminal();
+    let mut stderr = std::io::stderr().lock();
+    for script in &scripts {
+        for d in &script.diagnostics {
+            let path = script.path.display().to_string();
+            stderr.write_all(d.render(&path, &script.source, color_err).as_bytes())?;
+        }
+    }
+    drop(stderr);
+
     let stdout = std::io::stdout();
     let human = HumanOptions {
         verbose: args.verbose,
         color: stdout.is_terminal(),
     };
-    let progress = std::io::stderr().is_terminal() && files.len() > 1;
-    let jobs = args.jobs.clamp(1, files.len().max(1));
-
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, RunResult)>();
-    let mut results: Vec<Option<RunResult>> = files.iter().map(|_| None).collect();
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        for _ in 0..jobs {
-            let tx = tx.clone();
-            let (next, files, opts) = (&next, &files, &opts);
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(path) = files.get(i) else { break };
-                    if tx.send((i, run_one(path, args, opts))).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        // Print in path order as results arrive, whatever order the workers finish in.
-        let mut printed = 0usize;
-        let mut done = 0usize;
-        let mut out = stdout.lock();
-        for (i, r) in rx {
-            done += 1;
-            if let Some(slot) = results.get_mut(i) {
-                *slot = Some(r);
-            }
-            if args.format == Format::Human {
-                if progress {
-                    eprint!("\r\x1b[K");
-                }
-                while let Some(Some(r)) = results.get(printed) {
-                    report::write_result(r, &human, &mut out)?;
-                    printed += 1;
-                }
-                out.flush()?;
-            }
-            if progress {
-                eprint!(
-                    "\r\x1b[K[{done}/{}] {} running on {} job(s)",
-                    files.len(),
-                    args.stack,
-                    jobs
-                );
-            }
+    let progress = std::io::stderr().is_terminal() && scripts.len() > 1;
+    let mut out = stdout.lock();
+    let mut done: Vec<Option<Outcome>> = vec![None; scripts.len()];
+    let (mut printed, mut finished) = (0usize, 0usize);
+    let mut write_error: Option<std::io::Error> = None;
+    let total = scripts.len();
+    let stack_name = target.name.clone();
+    let run = suite::run_stack(target, &scripts, &plan, |i, outcome| {
+        finished += 1;
+        if let Some(slot) = done.get_mut(i) {
+            *slot = Some(outcome.clone());
         }
         if progress {
-            eprint!("\r\x1b[K");
+            super::progress(&format!(
+                "[{finished}/{total}] {stack_name} running on {} job(s)",
+                plan.jobs
+            ));
         }
-        Ok(())
-    })?;
-    let results: Vec<RunResult> = results.into_iter().flatten().collect();
-    let mut out = stdout.lock();
+        // Print in path order as results arrive, whatever order the workers finish in; after a
+        // failed write (a closed pipe) print nothing more.
+        if args.format == Format::Human && write_error.is_none() {
+            if progress {
+                super::progress("");
+            }
+            while let Some(Some(o)) = done.get(printed) {
+                if let Err(e) = report::write_result(o, &human, &mut out).and_then(|()| out.flush())
+                {
+                    write_error = Some(e);
+                    break;
+                }
+                printed += 1;
+            }
+        }
+    });
+    if progress {
+        super::progress("");
+    }
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
     match args.format {
-        Format::Human => report::write_summary(&results, &mut out)?,
-        other => report::write(other, &results, &human, &mut out)?,
+        Format::Human => report::write_summary(&run.outcomes, &mut out)?,
+        other => report::write(other, &run.outcomes, &human, &mut out)?,
     }
     out.flush()?;
-    if let Some(path) = &args.pcap {
-        write_pcap(path, &results).with_context(|| format!("writing {}", path.display()))?;
+    if let Some((path, file)) = pcap {
+        report::pcap::write_pcap(&run.outcomes, BufWriter::new(file))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(if Counts::of(&results).all_passed() {
+    Ok(if run.outcomes.iter().all(Outcome::as_expected) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Every injected and observed packet of every run, one run after the other (each run's times
-/// shifted past the previous run's last packet, so Wireshark shows them in order).
-fn write_pcap(path: &PathBuf, results: &[RunResult]) -> anyhow::Result<()> {
-    let mut w = PcapWriter::new(BufWriter::new(File::create(path)?))?;
-    let mut offset = Duration::ZERO;
-    for r in results {
-        let mut last = Duration::ZERO;
-        for (at, _, bytes) in r.trace.packets() {
-            w.write_packet(offset + at, bytes)?;
-            last = last.max(at);
-        }
-        offset += last + Duration::from_secs(1);
-    }
-    w.into_inner()?.flush()?;
-    Ok(())
 }

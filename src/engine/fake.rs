@@ -103,6 +103,7 @@ impl Fake {
                 fdless_states: true,
                 accept_backlog: true,
                 shut_rd: true,
+                profiles: Vec::new(),
             },
             now: Duration::ZERO,
             queue: BTreeMap::new(),

@@ -171,6 +171,9 @@ fn inbound_option(
                 data: bytes,
             }
         }
+        TcpOptionKind::Raw { bytes } => TcpOption::Malformed {
+            bytes: hex_bytes(&bytes.node)?,
+        },
         TcpOptionKind::Unknown { name, .. } => {
             return Err(BuildError::Invalid(format!(
                 "unknown TCP option `{}`",
@@ -389,7 +392,29 @@ pub fn build_icmp(
     })
 }
 
-/// Encodes a built packet.
-pub fn encode(packet: &wire::Packet) -> Result<Vec<u8>, BuildError> {
-    wire::encode(packet).map_err(|e| BuildError::Wire(e.to_string()))
+/// The damage an inbound TCP line asks for: `bad_csum` breaks the TCP checksum (MUST-3).
+pub fn tamper(tcp: &TcpPacket) -> wire::Tamper {
+    wire::Tamper {
+        transport_checksum: if tcp.bad_csum {
+            wire::Checksum::Wrong
+        } else {
+            wire::Checksum::Correct
+        },
+        ..wire::Tamper::default()
+    }
+}
+
+/// Encodes a built packet, damaged as `tamper` says.
+pub fn encode(packet: &wire::Packet, tamper: &wire::Tamper) -> Result<Vec<u8>, BuildError> {
+    wire::encode_with(packet, tamper).map_err(|e| BuildError::Wire(e.to_string()))
+}
+
+/// A built packet in packetdrill notation, with `bad_csum` when its checksum was broken.
+pub fn packet_text(packet: &wire::Packet, tamper: &wire::Tamper) -> String {
+    let text = crate::engine::notation::packet_text(packet);
+    if tamper.transport_checksum == wire::Checksum::Correct {
+        text
+    } else {
+        format!("{text} bad_csum")
+    }
 }

@@ -349,6 +349,7 @@ fn option_kind(o: &TcpOptionKind) -> Option<u8> {
             ast::AccEcnOrder::E1bFirst => 174,
         },
         TcpOptionKind::Generic { kind, .. } => (*kind & 0xFF) as u8,
+        TcpOptionKind::Raw { bytes } => *hex_bytes(&bytes.node).ok()?.first()?,
         TcpOptionKind::Unknown { .. } => return None,
     })
 }
@@ -386,6 +387,7 @@ pub fn option_text(o: &TcpOptionKind) -> String {
         TcpOptionKind::AccEcn(_) => "ECN".into(),
         TcpOptionKind::Generic { kind, data } => format!("gen-{kind}{}", hex(data)),
         TcpOptionKind::Experimental { magic, data } => format!("exp-{magic:x}{}", hex(data)),
+        TcpOptionKind::Raw { bytes } => format!("raw {}", bytes.node),
         TcpOptionKind::Unknown { name, .. } => name.node.clone(),
     }
 }
@@ -546,6 +548,7 @@ mod tests {
             urg: None,
             options: opts,
             udp_encap: None,
+            bad_csum: false,
         }
     }
 

@@ -286,7 +286,8 @@ fn execute(
     let trace = std::mem::take(&mut runner.trace);
     let measurements = std::mem::take(&mut runner.measurements);
     drop(runner);
-    let teardown = stack.teardown();
+    // Off real-time priority: a teardown's kernel work must not delay other runs' events.
+    let teardown = priority::at_normal_priority(|| stack.teardown());
     let verdict = match outcome.and(cleanup) {
         Ok(()) => Verdict::Pass,
         Err(stop) => stop.into_verdict(),

@@ -43,6 +43,39 @@ pub fn raise() -> RealTimeGuard {
     RealTimeGuard { previous }
 }
 
+/// Runs `f` at the ordinary policy if the calling thread runs under SCHED_RR, then puts SCHED_RR
+/// back. For set-up and teardown work inside a real-time run: creating and configuring a network
+/// namespace, or dumping its sockets, costs milliseconds of kernel CPU, and at real-time priority
+/// that CPU time is taken from other runs' threads whose events are due (threads of one real-time
+/// priority do not preempt each other), which then wake up late.
+pub fn at_normal_priority<T>(f: impl FnOnce() -> T) -> T {
+    let _normal = lower();
+    f()
+}
+
+/// Moves the calling thread from SCHED_RR to SCHED_OTHER for good (helper threads that only do
+/// background work, spawned from a real-time thread).
+pub fn leave_real_time() {
+    std::mem::forget(lower());
+}
+
+/// Lowers a SCHED_RR thread to SCHED_OTHER; the guard restores what it found.
+fn lower() -> RealTimeGuard {
+    // SAFETY: plain syscalls on the calling thread (pid 0) with pointers to live locals.
+    let previous = unsafe {
+        let policy = libc::sched_getscheduler(0);
+        let mut param: libc::sched_param = std::mem::zeroed();
+        if policy != libc::SCHED_RR || libc::sched_getparam(0, &mut param) != 0 {
+            None
+        } else {
+            let normal = libc::sched_param { sched_priority: 0 };
+            (libc::sched_setscheduler(0, libc::SCHED_OTHER, &normal) == 0)
+                .then_some((policy, param))
+        }
+    };
+    RealTimeGuard { previous }
+}
+
 impl Drop for RealTimeGuard {
     fn drop(&mut self) {
         if let Some((policy, param)) = self.previous {
@@ -72,5 +105,20 @@ mod tests {
             }
         }
         assert_eq!(unsafe { libc::sched_getscheduler(0) }, before);
+    }
+
+    #[test]
+    fn normal_priority_sections_return_to_real_time() {
+        let guard = raise();
+        // SAFETY: reads the calling thread's policy.
+        let inside = at_normal_priority(|| unsafe { libc::sched_getscheduler(0) });
+        assert_eq!(inside, libc::SCHED_OTHER);
+        let after = unsafe { libc::sched_getscheduler(0) };
+        let expected = if guard.raised() {
+            libc::SCHED_RR
+        } else {
+            libc::SCHED_OTHER
+        };
+        assert_eq!(after, expected);
     }
 }

@@ -74,6 +74,8 @@ pub struct Previous {
     pub inbound_packet: bool,
     /// Its time was absolute (absolute times may not go backwards).
     pub absolute: bool,
+    /// Its script line, to name it when it made the next event late.
+    pub line: Option<usize>,
 }
 
 fn micros(v: i64) -> Result<Duration, TimeError> {
@@ -234,6 +236,7 @@ mod tests {
             completed: ms(103),
             inbound_packet: true,
             absolute: false,
+            line: None,
         };
         // Inbound after inbound: anchored to the scripted time.
         let r = resolve(&TimeSpec::At(rel(10_000)), true, Some(&prev)).unwrap();
@@ -256,6 +259,7 @@ mod tests {
             completed: ms(100),
             inbound_packet: false,
             absolute: false,
+            line: None,
         };
         let spec = TimeSpec::Blocking {
             start: rel(10_000),
@@ -284,6 +288,7 @@ mod tests {
             completed: ms(200),
             inbound_packet: false,
             absolute: true,
+            line: None,
         };
         assert!(matches!(
             resolve(&TimeSpec::At(abs(100_000)), false, Some(&prev)),

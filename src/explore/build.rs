@@ -279,6 +279,7 @@ pub fn tcp_line(l: TcpLine) -> Action {
             urg: None,
             options: l.options,
             udp_encap: None,
+            bad_csum: false,
         }),
         span: Span::default(),
     }))
@@ -303,6 +304,21 @@ pub fn vars_along(prefix: &Prefix, case: &Case) -> Vec<Vars> {
         out.push(v);
     }
     out
+}
+
+/// Whether every segment of `case` can be written in the script language, whose `start:end(len)`
+/// cannot cross 2^32 (data at RCV.NXT−1 with RCV.NXT = 0, before synchronization).
+pub fn expressible(prefix: &Prefix, case: &Case, windows: &Windows) -> bool {
+    case.events
+        .iter()
+        .zip(vars_along(prefix, case))
+        .all(|(e, v)| match e {
+            Event::Segment(s) => {
+                u64::from(segment_seq(s, &v, windows)) + u64::from(s.len.bytes())
+                    <= u64::from(u32::MAX)
+            }
+            _ => true,
+        })
 }
 
 /// Assembles a script from lines, numbering them from 1 in order.

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::engine::{self, RunOptions, TraceKind, Verdict};
-use crate::report::matrix::expect::{Expectations, Expected};
 use crate::script::ast::{Action, Direction, ExprKind, Item, PacketKind, Script, TcpState};
+use crate::suite::{Expectations, Expected};
 
 use super::model::{Call, Control, EventKind};
 use super::{Class, Explorer};

@@ -359,15 +359,30 @@ impl Explorer {
         Some(index)
     }
 
-    /// The next case of the seed's sequence.
+    /// The next case of the seed's sequence (one that the script language can write).
     pub fn draw(&mut self) -> Case {
-        let prefixes = &self.prefixes;
-        generate::case(
-            &mut self.rng,
-            &self.drawable,
-            |p| prefixes.get(p).is_some_and(listens),
-            self.settings.max_events,
-        )
+        loop {
+            let prefixes = &self.prefixes;
+            let case = generate::case(
+                &mut self.rng,
+                &self.drawable,
+                |p| prefixes.get(p).is_some_and(listens),
+                self.settings.max_events,
+            );
+            if self.expressible(&case) {
+                return case;
+            }
+        }
+    }
+
+    fn expressible(&self, case: &Case) -> bool {
+        match (
+            self.prefixes.get(case.prefix),
+            self.prefix_use.get(case.prefix),
+        ) {
+            (Some(p), Some(u)) => build::expressible(p, case, &u.windows),
+            _ => false,
+        }
     }
 
     fn shrink(&mut self, case: Case, signature: &Signature) -> Case {
@@ -382,6 +397,9 @@ impl Explorer {
             &prefixes,
             |p| usable.get(p).copied().unwrap_or(false),
             |candidate| {
+                if !self.expressible(candidate) {
+                    return false;
+                }
                 runs += 1;
                 let observations = self.run_case(candidate);
                 self.divergence(candidate, &observations)

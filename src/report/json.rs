@@ -5,18 +5,50 @@ use std::io;
 
 use super::Counts;
 use crate::engine::RunResult;
+use crate::suite::{Expected, Outcome, Status};
 
 #[derive(serde::Serialize)]
 struct Document<'a> {
     summary: Counts,
-    results: &'a [RunResult],
+    results: Vec<Entry<'a>>,
 }
 
-/// Writes `results` as pretty-printed JSON.
-pub fn write_json(results: &[RunResult], out: &mut dyn io::Write) -> io::Result<()> {
+/// One result, with the script's id, how many runs it took and, when judged, its matrix cell.
+#[derive(serde::Serialize)]
+struct Entry<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    result: &'a RunResult,
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<CellJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct CellJson<'a> {
+    status: Status,
+    expected: Expected,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+/// Writes `outcomes` as pretty-printed JSON.
+pub fn write_json(outcomes: &[Outcome], out: &mut dyn io::Write) -> io::Result<()> {
     let doc = Document {
-        summary: Counts::of(results),
-        results,
+        summary: Counts::of(outcomes.iter().map(|o| &o.result)),
+        results: outcomes
+            .iter()
+            .map(|o| Entry {
+                id: &o.id,
+                result: &o.result,
+                attempts: o.attempts,
+                cell: o.judged.as_ref().map(|j| CellJson {
+                    status: j.status,
+                    expected: j.expectation.verdict,
+                    reason: j.expectation.reason.as_deref(),
+                }),
+            })
+            .collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
@@ -29,7 +61,7 @@ mod tests {
     #[test]
     fn every_verdict_serialises_with_its_details() {
         let mut out = Vec::new();
-        write_json(&super::super::sample::results(), &mut out).unwrap();
+        write_json(&super::super::sample::outcomes(), &mut out).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["summary"]["failed"], 1);
         let r = &v["results"];

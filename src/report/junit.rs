@@ -6,6 +6,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::display_path;
 use crate::engine::{RunResult, Verdict};
+use crate::suite::Outcome;
 
 fn at(path: &str, line: Option<usize>) -> String {
     line.map_or_else(|| path.to_string(), |l| format!("{path}:{l}"))
@@ -58,11 +59,11 @@ fn case(r: &RunResult) -> TestCase {
     c
 }
 
-/// Writes `results` as one JUnit report with one suite.
-pub fn write_junit(results: &[RunResult], out: &mut dyn io::Write) -> io::Result<()> {
+/// Writes `outcomes` as one JUnit report with one suite.
+pub fn write_junit(outcomes: &[Outcome], out: &mut dyn io::Write) -> io::Result<()> {
     let mut suite = TestSuite::new("tcpconf");
-    suite.add_test_cases(results.iter().map(case));
-    suite.set_time(results.iter().map(|r| r.wall_time).sum());
+    suite.add_test_cases(outcomes.iter().map(|o| case(&o.result)));
+    suite.set_time(outcomes.iter().map(|o| o.result.wall_time).sum());
     let mut report = Report::new("tcpconf");
     report.add_test_suite(suite);
     report.serialize(&mut *out).map_err(io::Error::other)?;
@@ -76,7 +77,7 @@ mod tests {
     #[test]
     fn verdicts_map_to_junit_elements() {
         let mut out = Vec::new();
-        write_junit(&super::super::sample::results(), &mut out).unwrap();
+        write_junit(&super::super::sample::outcomes(), &mut out).unwrap();
         let xml = String::from_utf8(out).unwrap();
         assert!(xml.contains("tests=\"4\""), "{xml}");
         assert!(xml.contains("failures=\"1\""), "{xml}");

@@ -1,16 +1,20 @@
-//! Outputs of `tcpconf run`: many [`RunResult`]s turned into text for people (human), programs
-//! (JSON), CI systems (JUnit XML) and kselftest-style TAP.
+//! Outputs of `tcpconf run`: the suite's [`Outcome`]s turned into text for people (human),
+//! programs (JSON), CI systems (JUnit XML), kselftest-style TAP and pcap files.
 //!
 //! Every format shows the four verdicts apart; a harness `error` is never folded into `fail`.
+//! Where the run judged its verdicts against expectations (`tcpconf run --expect`), the human and
+//! JSON outputs show each script's matrix cell too.
 
 use std::io;
 
 use crate::engine::{RunResult, Verdict};
+use crate::suite::Outcome;
 
 mod human;
 mod json;
 mod junit;
 pub mod matrix;
+pub mod pcap;
 mod tap;
 
 pub use human::{HumanOptions, write_human, write_result, write_summary};
@@ -42,7 +46,7 @@ pub struct Counts {
 
 impl Counts {
     /// Counts `results`.
-    pub fn of(results: &[RunResult]) -> Counts {
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Counts {
         let mut c = Counts::default();
         for r in results {
             match r.verdict {
@@ -71,18 +75,18 @@ impl std::fmt::Display for Counts {
     }
 }
 
-/// Writes `results` in `format`.
+/// Writes `outcomes` in `format`.
 pub fn write(
     format: Format,
-    results: &[RunResult],
+    outcomes: &[Outcome],
     human: &HumanOptions,
     out: &mut dyn io::Write,
 ) -> io::Result<()> {
     match format {
-        Format::Human => write_human(results, human, out),
-        Format::Json => write_json(results, out),
-        Format::Junit => write_junit(results, out),
-        Format::Tap => write_tap(results, out),
+        Format::Human => write_human(outcomes, human, out),
+        Format::Json => write_json(outcomes, out),
+        Format::Junit => write_junit(outcomes, out),
+        Format::Tap => write_tap(outcomes, out),
     }
 }
 
@@ -102,6 +106,20 @@ pub(crate) mod sample {
     use std::time::Duration;
 
     use crate::engine::{Failure, Location, Measurement, RunResult, Trace, TraceKind, Verdict};
+    use crate::suite::Outcome;
+
+    /// [`results`] as outcomes of one run each, judged by nothing.
+    pub fn outcomes() -> Vec<Outcome> {
+        results()
+            .into_iter()
+            .map(|result| Outcome {
+                id: result.path.with_extension("").display().to_string(),
+                result,
+                attempts: 1,
+                judged: None,
+            })
+            .collect()
+    }
 
     pub fn results() -> Vec<RunResult> {
         let loc = |line| {

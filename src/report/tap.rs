@@ -4,9 +4,11 @@ use std::io;
 
 use super::{Counts, display_path};
 use crate::engine::{RunResult, Verdict};
+use crate::suite::Outcome;
 
-/// Writes `results` as TAP.
-pub fn write_tap(results: &[RunResult], out: &mut dyn io::Write) -> io::Result<()> {
+/// Writes `outcomes` as TAP.
+pub fn write_tap(outcomes: &[Outcome], out: &mut dyn io::Write) -> io::Result<()> {
+    let results: Vec<&RunResult> = outcomes.iter().map(|o| &o.result).collect();
     writeln!(out, "TAP version 13")?;
     writeln!(out, "1..{}", results.len())?;
     for (i, r) in results.iter().enumerate() {
@@ -53,7 +55,7 @@ mod tests {
     #[test]
     fn kselftest_style_lines() {
         let mut out = Vec::new();
-        write_tap(&super::super::sample::results(), &mut out).unwrap();
+        write_tap(&super::super::sample::outcomes(), &mut out).unwrap();
         let tap = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = tap.lines().collect();
         assert_eq!(lines[0], "TAP version 13");

@@ -233,6 +233,9 @@ pub enum Action {
     Assert(StateCondition),
     /// `measure NAME until … within SECS` (tcpconf).
     Measure(Measure),
+    /// `restart` (tcpconf): the stack under test restarts and loses its memory of connections
+    /// and sequence numbers, as after a reboot (RFC 9293 §3.4.3).
+    Restart,
 }
 
 /// Which way a packet goes, seen from the stack under test.
@@ -317,6 +320,9 @@ pub struct TcpPacket {
     pub options: Option<OptionSpec>,
     /// nplab's TCP-over-UDP suffix `/udp(sport > dport)`.
     pub udp_encap: Option<Spanned<PortPair>>,
+    /// tcpconf's `bad_csum` suffix: the inbound segment carries a TCP checksum that does not
+    /// verify (MUST-3).
+    pub bad_csum: bool,
 }
 
 /// The TCP flags of a segment. `-` is all false and no ACE value.
@@ -462,6 +468,9 @@ pub enum TcpOptionKind {
     Generic { kind: u64, data: Option<Ident> },
     /// nplab's `exp-MAGIC [hex]`: an experimental option (kind 254) with this 16-bit magic (hex).
     Experimental { magic: u64, data: Option<Ident> },
+    /// tcpconf's `raw HEX`: these bytes in the options area as they are, broken lengths included
+    /// (MUST-7); inbound only.
+    Raw { bytes: Ident },
     /// A word the language does not know, with the words and numbers after it: not a syntax error,
     /// so that a script using a newer option still parses; the checker reports it.
     Unknown { name: Ident, args: Vec<String> },

@@ -369,6 +369,7 @@ impl Checker {
             Action::Syscall(call) => self.syscall(call),
             Action::Shell(_) | Action::Code(_) => {}
             Action::Assert(cond) => self.state_cond(cond),
+            Action::Restart => {}
             Action::Measure(measure) => {
                 if let Some(first) = measures.iter().find(|m| m.node == measure.name.node) {
                     self.error(
@@ -483,6 +484,12 @@ impl Checker {
     }
 
     fn tcp(&mut self, tcp: &TcpPacket, outbound: bool) {
+        if tcp.bad_csum && outbound {
+            self.error(
+                tcp.seq.span,
+                "`bad_csum` is allowed only on inbound packets (outbound checksums are always checked)",
+            );
+        }
         if let Some(ports) = &tcp.ports {
             self.ports(ports);
         }
@@ -686,10 +693,23 @@ impl Checker {
                 self.range(option.span, *magic, 0xffff, "an experiment id");
                 Some(4 + self.hex_len(data.as_ref())?)
             }
+            TcpOptionKind::Raw { bytes } => {
+                if outbound {
+                    self.error(
+                        option.span,
+                        "`raw` option bytes are allowed only on inbound packets",
+                    );
+                }
+                let len = self.hex_len(Some(bytes))?;
+                if len == 0 {
+                    self.error(bytes.span, "`raw` needs at least one byte");
+                }
+                Some(len)
+            }
             TcpOptionKind::Unknown { name, .. } => {
                 self.diags.push(
                     Diagnostic::error(name.span, format!("unknown TCP option `{}`", name.node))
-                        .with_help("known options: nop, eol, mss, wscale, sackOK, sack, TS, FO, FOEXP, EXP-FO, md5, ECN, gen-KIND, exp-MAGIC"),
+                        .with_help("known options: nop, eol, mss, wscale, sackOK, sack, TS, FO, FOEXP, EXP-FO, md5, ECN, gen-KIND, exp-MAGIC, raw HEX"),
                 );
                 None
             }

@@ -100,26 +100,20 @@ impl Diagnostic {
             .get(line_start..line_end)
             .unwrap_or("")
             .trim_end_matches('\r');
-        let number = self.span.line.to_string();
-        let gutter = " ".repeat(number.len());
-        out.push_str(&format!("{blue}{number} |{reset} {line}\n"));
-        // Copy tabs so the caret lines up however the terminal expands them.
         let lead_len = self.span.start.saturating_sub(line_start).min(line.len());
-        let lead: String = line
-            .get(..lead_len)
-            .unwrap_or("")
-            .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let column = line.get(..lead_len).map_or(0, |s| s.chars().count()) + 1;
         let span_end = self.span.end.min(line_start + line.len());
         let width = source
             .get(self.span.start.min(span_end)..span_end)
-            .map_or(0, |s| s.chars().count())
-            .max(1);
-        out.push_str(&format!(
-            "{blue}{gutter} |{reset} {lead}{red_or_yellow}{}{reset}\n",
-            "^".repeat(width)
+            .map_or(0, |s| s.chars().count());
+        out.push_str(&snippet(
+            self.span.line as usize,
+            line,
+            column,
+            width,
+            color.then_some(red_or_yellow),
         ));
+        let gutter = " ".repeat(self.span.line.to_string().len());
         if let Some(help) = &self.help {
             out.push_str(&format!(
                 "{blue}{gutter} ={reset} {bold}help{reset}: {help}\n"
@@ -127,6 +121,41 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// The quoted source line and a caret line under `width` characters from `column` (1-based, in
+/// characters), as diagnostics print them:
+///
+/// ```text
+///    12 | +0 > Q 0:0(0) ack 1
+///       |      ^
+/// ```
+///
+/// `caret_color` is the ANSI colour of the caret (`None`: no colour). `tcpconf run` quotes the
+/// lines its verdicts point at the same way.
+pub fn snippet(
+    number: usize,
+    line: &str,
+    column: usize,
+    width: usize,
+    caret_color: Option<&str>,
+) -> String {
+    let (blue, caret, reset) = match caret_color {
+        Some(c) => ("\x1b[1;34m", c, "\x1b[0m"),
+        None => ("", "", ""),
+    };
+    let number = number.to_string();
+    let gutter = " ".repeat(number.len());
+    // Copy tabs so the caret lines up however the terminal expands them.
+    let lead: String = line
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!(
+        "{blue}{number} |{reset} {line}\n{blue}{gutter} |{reset} {lead}{caret}{}{reset}\n",
+        "^".repeat(width.max(1))
+    )
 }
 
 /// Byte offsets → line and column, in O(log n) per lookup.

@@ -261,6 +261,7 @@ impl<'i> Builder<'i> {
                 Action::Assert(self.state_cond(c.next()?)?)
             }
             Rule::measure_stmt => Action::Measure(self.measure(pair)?),
+            Rule::restart_stmt => Action::Restart,
             _ => return Err(self.unexpected(&pair)),
         })
     }
@@ -433,6 +434,7 @@ impl<'i> Builder<'i> {
             urg: None,
             options: None,
             udp_encap: None,
+            bad_csum: false,
         };
         for part in c.inner {
             match part.as_rule() {
@@ -461,6 +463,7 @@ impl<'i> Builder<'i> {
                 }
                 Rule::tcp_options => packet.options = Some(self.options(part)?),
                 Rule::udp_encap => packet.udp_encap = Some(self.udp_encap(part)?),
+                Rule::bad_csum => packet.bad_csum = true,
                 _ => return Err(self.unexpected(&part)),
             }
         }
@@ -660,6 +663,12 @@ impl<'i> Builder<'i> {
                 TcpOptionKind::Experimental {
                     magic,
                     data: c.inner.next().map(|b| self.ident(&b)),
+                }
+            }
+            Rule::opt_raw => {
+                c.next()?; // `raw`
+                TcpOptionKind::Raw {
+                    bytes: self.ident(&c.next()?),
                 }
             }
             Rule::opt_unknown => {

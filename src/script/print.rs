@@ -107,6 +107,7 @@ impl fmt::Display for Action {
             Action::Shell(c) => write!(f, "`{}`", c.text),
             Action::Code(c) => write!(f, "%{{{}}}%", c.text),
             Action::Assert(cond) => write!(f, "assert {cond}"),
+            Action::Restart => f.write_str("restart"),
             Action::Measure(m) => {
                 write!(f, "measure {} until ", m.name.node)?;
                 match &m.until {
@@ -251,6 +252,9 @@ impl fmt::Display for TcpPacket {
         if let Some(p) = &self.udp_encap {
             write!(f, "/udp({} > {})", p.node.src, p.node.dst)?;
         }
+        if self.bad_csum {
+            f.write_str(" bad_csum")?;
+        }
         Ok(())
     }
 }
@@ -372,6 +376,7 @@ impl fmt::Display for TcpOptionKind {
                 write!(f, "exp-{magic:x}")?;
                 blob(f, data)
             }
+            TcpOptionKind::Raw { bytes } => write!(f, "raw {}", bytes.node),
             TcpOptionKind::Unknown { name, args } => {
                 f.write_str(&name.node)?;
                 for a in args {

@@ -20,6 +20,7 @@ pub mod exec;
 pub mod linux;
 #[cfg(feature = "lwip")]
 pub mod lwip;
+pub(crate) mod netns;
 pub mod reference;
 mod registry;
 pub mod smoltcp;
@@ -56,6 +57,11 @@ pub struct Capabilities {
     pub accept_backlog: bool,
     /// `shutdown(SHUT_RD)` has an effect of its own.
     pub shut_rd: bool,
+    /// The behaviour profiles a run can select (`rfc9293`, `rfc793`), default first; empty for a
+    /// stack with one fixed behaviour, which is judged against RFC 9293. Scripts of a profile the
+    /// stack cannot select are skipped with the reason (`suite::applies`).
+    #[serde(default)]
+    pub profiles: Vec<String>,
 }
 
 /// Who a stack is, for reports: the matrix column header.
@@ -128,6 +134,39 @@ pub struct Connection {
     pub fd: Option<Fd>,
 }
 
+/// The endpoint a state query asks about ([`Stack::state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The socket the application holds as this fd.
+    Fd(Fd),
+    /// The connection between these addresses, with or without an fd (TIME-WAIT, orphans).
+    Tuple {
+        local: SocketAddr,
+        remote: SocketAddr,
+    },
+    /// A listener on this local port.
+    Listener { local: SocketAddr },
+}
+
+impl Endpoint {
+    /// Whether `conn` is this endpoint. Addresses compare in canonical form, so an IPv4-mapped
+    /// IPv6 address equals its IPv4 address (`--ip_version=ipv4-mapped-ipv6`).
+    pub fn matches(&self, conn: &Connection) -> bool {
+        let same = |a: SocketAddr, b: SocketAddr| {
+            a.ip().to_canonical() == b.ip().to_canonical() && a.port() == b.port()
+        };
+        match *self {
+            Endpoint::Fd(fd) => conn.fd == Some(fd),
+            Endpoint::Tuple { local, remote } => {
+                same(conn.local, local) && conn.remote.is_some_and(|r| same(r, remote))
+            }
+            Endpoint::Listener { local } => {
+                conn.remote.is_none() && conn.local.port() == local.port()
+            }
+        }
+    }
+}
+
 /// Why a stack could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -174,6 +213,20 @@ pub trait Stack {
     /// Every TCP endpoint the stack has, with its state — including those without an fd.
     fn connections(&mut self) -> Result<Vec<Connection>, StackError>;
 
+    /// The state of one endpoint, `None` if the stack has no such endpoint.
+    ///
+    /// The engine asks this for `assert state` and while measuring, between two timed events, so
+    /// on a real-time stack it must cost microseconds: adapters whose [`Stack::connections`] is a
+    /// scan of something big (a kernel's socket tables) answer it with an exact lookup. The
+    /// default searches [`Stack::connections`].
+    fn state(&mut self, of: &Endpoint) -> Result<Option<TcpState>, StackError> {
+        Ok(self
+            .connections()?
+            .iter()
+            .find(|c| of.matches(c))
+            .map(|c| c.state))
+    }
+
     /// Runs a script's backtick command in the stack's environment. Only kernel stacks can.
     fn shell(&mut self, command: &str) -> Result<std::process::ExitStatus, StackError> {
         let _ = command;
@@ -184,4 +237,15 @@ pub trait Stack {
 
     /// Ends the run: closes sockets and releases every resource (namespaces, devices, threads).
     fn teardown(&mut self) -> Result<(), StackError>;
+
+    /// Restarts the stack at time `now` as a host does after a crash or reboot: every socket and
+    /// connection, with the sequence numbers in use, is forgotten (the script's `restart`
+    /// statement, RFC 9293 §3.4.3). What the stack does next — keep quiet for an MSL, or not —
+    /// is what the script checks. Stacks that cannot lose their memory on demand say so.
+    fn restart(&mut self, now: Duration) -> Result<(), StackError> {
+        let _ = now;
+        Err(StackError::Unsupported(
+            "this stack cannot be restarted with loss of memory by a script".into(),
+        ))
+    }
 }

@@ -9,13 +9,24 @@ use super::seq::Seq;
 /// Clock granularity G of RFC 6298 §2: this stack measures time exactly, so 1 ms is a floor.
 const GRANULARITY: Duration = Duration::from_millis(1);
 
+/// Most doublings of the RTO kept (2^16 times any RTO exceeds every sane maximum).
+const MAX_BACKOFF: u32 = 16;
+
 /// RFC 6298 RTT estimator. One segment at a time is timed; segments that were retransmitted are
 /// never timed (Karn, RFC 6298 §3).
+///
+/// The RTO backs off on each expiry (§5.5) and stays backed off until a new RTT sample is taken,
+/// which only a segment sent once and acknowledged can give: "once a new RTT measurement is
+/// obtained ... [the RTO] may result in "collapsing" RTO back down" (RFC 6298 §5), and RFC 9293
+/// §3.8.2 "keeping the backed-off value until a subsequent segment with new data has been sent and
+/// acknowledged without retransmission". An ACK of retransmitted data does not reset it.
 #[derive(Debug, Clone)]
 pub struct RttEstimator {
     srtt: Option<Duration>,
     rttvar: Duration,
     rto: Duration,
+    /// Doublings of `rto` since the last sample (RFC 6298 §5.5).
+    backoff: u32,
     /// The segment being timed: its last sequence number and when it was sent.
     timed: Option<(Seq, Duration)>,
 }
@@ -26,13 +37,26 @@ impl RttEstimator {
             srtt: None,
             rttvar: Duration::ZERO,
             rto: initial_rto,
+            backoff: 0,
             timed: None,
         }
     }
 
-    /// Current RTO (before backoff).
+    /// Current RTO before backoff.
     pub fn rto(&self) -> Duration {
         self.rto
+    }
+
+    /// The RTO with its backoff applied, capped at `max_rto` (RFC 6298 §2.5).
+    pub fn backed_off(&self, max_rto: Duration) -> Duration {
+        self.rto
+            .saturating_mul(1 << self.backoff.min(MAX_BACKOFF))
+            .min(max_rto)
+    }
+
+    /// RFC 6298 §5.5: the timer expired: double the RTO.
+    pub fn back_off(&mut self) {
+        self.backoff = (self.backoff + 1).min(MAX_BACKOFF);
     }
 
     /// Smoothed RTT, once a sample exists.
@@ -61,6 +85,7 @@ impl RttEstimator {
             return;
         }
         self.timed = None;
+        self.backoff = 0;
         let r = now.saturating_sub(sent);
         match self.srtt {
             // RFC 6298 §2.2: first measurement.
@@ -79,11 +104,13 @@ impl RttEstimator {
         self.rto = (srtt + (self.rttvar * 4).max(GRANULARITY)).clamp(min_rto, max_rto);
     }
 
-    /// RFC 6298 §5.7: if the SYN was retransmitted and no RTT sample exists, data starts with a
-    /// 3 s RTO.
+    /// RFC 6298 §5.7: if the SYN was retransmitted and no RTT sample exists, "the RTO MUST be
+    /// re-initialized to 3 seconds when data transmission begins" (re-initialized: the SYN's
+    /// backoff goes).
     pub fn after_syn_retransmission(&mut self) {
         if self.srtt.is_none() {
             self.rto = self.rto.max(Duration::from_secs(3));
+            self.backoff = 0;
         }
     }
 }
@@ -204,6 +231,22 @@ mod tests {
         r.on_ack(Seq(200), Duration::from_millis(10_800), MIN, MAX);
         // RTTVAR = 3/4*400 + 0 = 300, RTO = 800 + 1200.
         assert_eq!(r.rto(), Duration::from_millis(2000));
+    }
+
+    /// RFC 6298 §5.5 and Karn: the backed-off RTO stays until a new sample collapses it.
+    #[test]
+    fn backoff_lasts_until_a_new_sample() {
+        let mut r = RttEstimator::new(Duration::from_secs(1));
+        r.back_off();
+        r.back_off();
+        assert_eq!(r.backed_off(MAX), Duration::from_secs(4));
+        for _ in 0..40 {
+            r.back_off();
+        }
+        assert_eq!(r.backed_off(MAX), MAX);
+        r.start(Seq(100), Duration::ZERO);
+        r.on_ack(Seq(100), Duration::from_millis(100), MIN, MAX);
+        assert_eq!(r.backed_off(MAX), MIN);
     }
 
     /// Karn: a discarded (retransmitted) measurement yields no sample.

@@ -44,6 +44,11 @@ const FIRST_FD: Fd = 3;
 /// Linux's default ephemeral port range (`net.ipv4.ip_local_port_range`).
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 
+/// Most connections a listener keeps in SYN-RECEIVED: SYNs beyond them are dropped (the peer
+/// retransmits), so a flood of SYNs from many ports cannot grow the host without bound. Linux
+/// bounds its SYN queue likewise (`tcp_max_syn_backlog`, then SYN cookies).
+const MAX_HALF_OPEN: usize = 128;
+
 /// Bounds of SO_RCVBUF / SO_SNDBUF requests (Linux clamps to its sysctl limits similarly).
 const MIN_BUF: usize = 256;
 const MAX_BUF: usize = 16 << 20;
@@ -98,6 +103,8 @@ pub struct Host {
     by_tuple: HashMap<(SocketAddr, SocketAddr), ConnId>,
     out: Outbox,
     next_port: u16,
+    /// End of the quiet time after a [`Host::restart`] (RFC 9293 §3.4.3).
+    quiet_until: Option<Duration>,
 }
 
 impl Host {
@@ -114,7 +121,29 @@ impl Host {
             by_tuple: HashMap::new(),
             out: Outbox::default(),
             next_port: start,
+            quiet_until: None,
         }
+    }
+
+    /// The host crashes and restarts at `now`: every socket, connection and queued packet is
+    /// lost, the memory of the sequence numbers in use with them. A new host models one that has
+    /// been up for a while; this one has just started, and "must keep quiet for an MSL before
+    /// assigning any sequence numbers upon starting up or recovering from a situation where
+    /// memory of sequence numbers in use was lost" (RFC 9293 §3.4.2; §3.4.3: "delay emitting any
+    /// TCP segments for at least the agreed MSL"). The clock-driven ISN of RFC 6528 does not
+    /// replace the wait: "Even hosts that can remember the time of day and use it to select
+    /// initial sequence number values are not immune from this problem" (§3.4.3). So for one MSL
+    /// inbound segments are dropped unanswered (no SYN,ACK, no RST) and a `connect` holds its SYN.
+    pub fn restart(&mut self, now: Duration) {
+        *self = Host {
+            quiet_until: Some(now + self.profile.msl),
+            ..Host::new(self.profile.clone(), self.addrs.clone())
+        };
+    }
+
+    /// Whether the host is keeping quiet after a restart.
+    fn quiet(&self, now: Duration) -> bool {
+        self.quiet_until.is_some_and(|t| now < t)
     }
 
     /// The profile this host runs.
@@ -168,6 +197,9 @@ impl Host {
     /// Delivers one inbound IP packet. Packets that are not valid TCP for a local address are
     /// dropped (bad checksums silently, MUST-3).
     pub fn receive(&mut self, now: Duration, packet: &[u8]) {
+        if self.quiet(now) {
+            return;
+        }
         let p = match codec::parse(packet) {
             Ok(p) => p,
             Err(CodecError::NotTcp(_)) => return self.receive_icmp(now, packet),
@@ -245,13 +277,19 @@ impl Host {
         iss_floor: Option<Seq>,
     ) {
         let h = &p.tcp;
+        // First: "An incoming RST should be ignored. Return."
         if h.flags.has(Flags::RST) {
             return;
         }
+        // Second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN
+        // state. [...] <SEQ=SEG.ACK><CTL=RST>".
         if h.flags.has(Flags::ACK) {
             self.send_rst(local, remote, h.ack, None);
             return;
         }
+        // Fourth: "Any other control or data-bearing segment (not containing SYN) [...] Drop the
+        // segment and return." (Third, the SYN's security check, has nothing to compare: no IP
+        // security options are implemented.)
         if !h.flags.has(Flags::SYN) {
             return;
         }
@@ -263,8 +301,14 @@ impl Host {
         else {
             return;
         };
-        if l.queue.len() > l.backlog {
-            // Accept queue full: drop the SYN, as Linux does; the peer retransmits.
+        let half_open = self
+            .conns
+            .iter()
+            .flatten()
+            .filter(|c| c.parent == Some(lfd) && c.tcb.state == State::SynReceived)
+            .count();
+        if l.queue.len() > l.backlog || half_open >= MAX_HALF_OPEN {
+            // Accept queue or SYN queue full: drop the SYN, as Linux does; the peer retransmits.
             return;
         }
         let settings = settings.clone();
@@ -287,7 +331,9 @@ impl Host {
         });
     }
 
-    /// §3.10.7.1: no connection: RST unless the segment is itself a RST.
+    /// §3.10.7.1: no connection: "An incoming segment containing a RST is discarded. An incoming
+    /// segment not containing a RST causes a RST to be sent in response": `<SEQ=SEG.ACK><CTL=RST>`
+    /// if the ACK bit is on, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
     fn closed_arrive(&mut self, local: SocketAddr, remote: SocketAddr, p: &Packet<'_>) {
         let h = &p.tcp;
         if h.flags.has(Flags::RST) {
@@ -662,12 +708,19 @@ impl Host {
             return Err(Error::AddrNotAvailable);
         }
         let settings = self.sock(fd)?.settings.clone();
-        let iss = isn::initial_sequence(self.profile.secret, now, local, remote);
+        // The ISN clock's value when the SYN leaves, after any quiet time.
+        let quiet_until = self.quiet_until.filter(|_| self.quiet(now));
+        let iss = isn::initial_sequence(
+            self.profile.secret,
+            quiet_until.unwrap_or(now),
+            local,
+            remote,
+        );
         let mut cx = Ctx {
             profile: &self.profile,
             out: &mut self.out,
         };
-        let tcb = Tcb::connect(&mut cx, settings, local, remote, iss, now);
+        let tcb = Tcb::connect(&mut cx, settings, (local, remote), iss, now, quiet_until);
         let id = self.insert_conn(Conn {
             tcb,
             fd: Some(fd),
@@ -902,8 +955,8 @@ impl Host {
         })
     }
 
-    /// `setsockopt`.
-    pub fn setsockopt(&mut self, fd: Fd, opt: SockOpt) -> Result<()> {
+    /// `setsockopt` at `now` (keep-alive intervals start when keep-alives are switched on).
+    pub fn setsockopt(&mut self, fd: Fd, opt: SockOpt, now: Duration) -> Result<()> {
         let id = self.conn_id(fd)?;
         let s = self.sock_mut(fd)?;
         let st = &mut s.settings;
@@ -932,7 +985,7 @@ impl Host {
             .and_then(|id| self.conns.get_mut(id))
             .and_then(|c| c.as_mut())
         {
-            conn.tcb.apply_settings(settings);
+            conn.tcb.apply_settings(settings, now);
         }
         Ok(())
     }
@@ -1019,6 +1072,31 @@ impl Host {
             })?;
         }
         Ok(())
+    }
+
+    /// Connections the host holds (every state but LISTEN and CLOSED), for memory bounds.
+    pub fn connection_count(&self) -> usize {
+        self.conns
+            .iter()
+            .flatten()
+            .filter(|c| c.tcb.state != State::Closed)
+            .count()
+    }
+
+    /// Heap bytes the host holds: every connection's TCB, buffers and out-of-order bookkeeping,
+    /// and the packets waiting in [`Host::pop_outbound`].
+    pub fn heap_bytes(&self) -> usize {
+        let conns: usize = self
+            .conns
+            .iter()
+            .flatten()
+            .map(|c| {
+                std::mem::size_of::<Conn>()
+                    + c.tcb.heap_bytes_outside_buffers()
+                    + c.tcb.buffer_heap_bytes()
+            })
+            .sum();
+        conns + self.out.packets.iter().map(Vec::capacity).sum::<usize>()
     }
 
     /// Bytes of state one connection costs besides its data buffers: the TCB itself plus heap it

@@ -1,7 +1,10 @@
 //! Sequence numbers: 32-bit values compared modulo 2^32 (RFC 9293 §3.4).
 //!
 //! Comparisons are only meaningful between numbers less than 2^31 apart, which the windows TCP
-//! uses always are (REC-1: window arithmetic stays in 32 bits).
+//! uses always are (REC-1: window arithmetic stays in 32 bits). Two numbers exactly 2^31 apart
+//! are neither before nor after each other (RFC 1982 §3.2: the comparison is undefined), so
+//! `<`, `>`, `<=` and `>=` are all false for them; a signed difference would make both `a < b`
+//! and `b < a` true, and a forged ACK 2^31 beyond SND.NXT would pass as new.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -17,14 +20,14 @@ impl Seq {
         self.0.wrapping_sub(other.0) as i32
     }
 
-    /// The larger of two sequence numbers (modular).
+    /// The larger of two sequence numbers (modular); `self` when they are incomparable.
     pub fn max(self, other: Seq) -> Seq {
-        if self.diff(other) >= 0 { self } else { other }
+        if other > self { other } else { self }
     }
 
-    /// The smaller of two sequence numbers (modular).
+    /// The smaller of two sequence numbers (modular); `self` when they are incomparable.
     pub fn min(self, other: Seq) -> Seq {
-        if self.diff(other) <= 0 { self } else { other }
+        if other < self { other } else { self }
     }
 
     /// `lo <= self < hi` modulo 2^32 (empty when `lo == hi`).
@@ -40,7 +43,10 @@ impl Seq {
 
 impl PartialOrd for Seq {
     fn partial_cmp(&self, other: &Seq) -> Option<Ordering> {
-        Some(self.diff(*other).cmp(&0))
+        match self.diff(*other) {
+            i32::MIN => None,
+            d => Some(d.cmp(&0)),
+        }
     }
 }
 
@@ -93,6 +99,18 @@ mod tests {
         assert_eq!(a.diff(b), -10);
         assert_eq!(a.max(b), b);
         assert_eq!(a.min(b), a);
+    }
+
+    /// RFC 1982 §3.2: numbers 2^31 apart are incomparable, never both below each other.
+    #[test]
+    fn numbers_half_the_space_apart_are_incomparable() {
+        let a = Seq(7);
+        let b = a + (1 << 31);
+        assert_eq!(a.partial_cmp(&b), None);
+        assert_eq!(b.partial_cmp(&a), None);
+        assert!(a != b);
+        assert_eq!(a.max(b), a);
+        assert!(a < b - 1 && b + 1 < a);
     }
 
     #[test]

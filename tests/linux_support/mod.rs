@@ -29,6 +29,33 @@ pub fn skip_unprivileged(what: &str) -> bool {
     true
 }
 
+/// A benchmark's set-up: `None` (after printing the skip line) without the privileges, else the
+/// sample count from the command line (default `default_samples`) and the scheduling `tcpconf run`
+/// gives real-time stacks (packetdrill's choice too), taken before any set-up so that the
+/// adapter's threads inherit it, and printed.
+pub fn bench_start(
+    what: &str,
+    default_samples: usize,
+) -> Option<(usize, tcpconf::engine::priority::RealTimeGuard)> {
+    if skip_unprivileged(what) {
+        return None;
+    }
+    let n = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(default_samples);
+    let scheduling = tcpconf::engine::priority::raise();
+    println!(
+        "scheduling: {}",
+        if scheduling.raised() {
+            "SCHED_RR at the lowest priority, as tcpconf run uses for real-time stacks"
+        } else {
+            "the default policy (one CPU, or no CAP_SYS_NICE)"
+        }
+    );
+    Some((n, scheduling))
+}
+
 /// Runs a test binary's tests under libtest-mimic. The `root_only` ones run with the privileges,
 /// and without them each is reported `ignored` with the reason, so that a root-only test never
 /// shows as passed without having run. A panic fails a test, as under libtest.

@@ -49,6 +49,7 @@ impl Runner<'_> {
             .stack
             .syscall(self.now + self.offset, &eval.call)
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
+        self.catch_up();
         match progress {
             SyscallProgress::Done(outcome) => {
                 self.finish_call(loc, &name, &eval, &outcome, self.now)?;

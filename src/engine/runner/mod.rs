@@ -17,8 +17,8 @@ use crate::script::ast::{
     SeqSpec, StateCondition, SyscallSpec, TcpPacket, TimeSpec,
 };
 use crate::stack::{
-    Capabilities, Fd, NetConfig, Stack, StackEvent, Syscall, SyscallOutcome, SyscallProgress,
-    TcpState, TimeModel,
+    Capabilities, Endpoint, Fd, NetConfig, Stack, StackEvent, Syscall, SyscallOutcome,
+    SyscallProgress, TcpState, TimeModel,
 };
 use crate::wire::{self, Packet, Segment, TcpFlags, TcpOption};
 
@@ -35,8 +35,12 @@ use super::timing::{self, Due, Previous, Resolved};
 use super::trace::{Trace, TraceKind};
 
 mod calls;
+mod delays;
 mod extensions;
+mod guard;
 mod packets;
+
+use delays::Delays;
 
 /// How long packetdrill keeps waiting for an outbound packet past its scripted time before it
 /// reports "Timed out waiting for packet" (`sniff_outbound_live_packet`).
@@ -53,8 +57,19 @@ const FIRST_EPHEMERAL_PORT: u16 = 40000;
 struct Sent {
     at: Duration,
     segment: Option<Segment>,
-    /// Its IPv4 header checksum does not verify (packetdrill checks it; TCP's is offloaded).
-    bad_ip_checksum: bool,
+    /// Which of its checksums does not verify, as a difference to report. packetdrill checks the
+    /// IPv4 header's only (TCP's may be offloaded); tcpconf's TUN devices and in-process stacks
+    /// have no offload, so it checks TCP's too (MUST-2: the sender always fills it in).
+    bad_checksum: Option<&'static str>,
+}
+
+/// How exactly a real-time wait must end at its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precision {
+    /// An event is due: sleep, then spin the last [`SPIN_WINDOW`].
+    Exact,
+    /// A poll: sleep only.
+    Loose,
 }
 
 /// A syscall that blocked.
@@ -100,6 +115,10 @@ pub struct Runner<'s> {
     last_answer: Option<(Option<usize>, TcpState)>,
     /// Where shell commands start (see [`super::RunOptions::shell_dir`]).
     pub(super) shell_dir: Option<std::path::PathBuf>,
+    /// What delayed the engine since the current event became current.
+    delays: Delays,
+    /// Bounds on event storms and waits that let no time pass.
+    guard: guard::Guard,
     /// Trace the state of the connection under test before every event that starts at a fixed
     /// time (see [`super::run_tracing_states`]).
     pub(super) trace_states: bool,
@@ -135,6 +154,8 @@ impl<'s> Runner<'s> {
             line: None,
             last_answer: None,
             shell_dir: None,
+            delays: Delays::default(),
+            guard: guard::Guard::default(),
             trace_states: false,
         }
     }
@@ -162,12 +183,24 @@ impl<'s> Runner<'s> {
     /// Lets time pass towards `until`, returning at the first thing that happens. Returns whether
     /// `until` was reached with nothing happening. Fails if a blocked call passes its deadline.
     fn step(&mut self, until: Duration) -> Result<bool, Stop> {
+        self.step_to(until, Precision::Exact)
+    }
+
+    /// [`Runner::step`] for polling, where waking up a little late costs nothing: in real time it
+    /// sleeps to `until` without spinning the last stretch. Polls come back to back (a measurement
+    /// asks for the state every 1 ms at first); spinning them would keep other runs' threads off
+    /// the CPU.
+    fn poll_step(&mut self, until: Duration) -> Result<bool, Stop> {
+        self.step_to(until, Precision::Loose)
+    }
+
+    fn step_to(&mut self, until: Duration, precision: Precision) -> Result<bool, Stop> {
         let until = until.max(self.now);
         let target = match &self.blocked {
             Some(b) if b.deadline < until => b.deadline.max(self.now),
             _ => until,
         };
-        let reached = self.wait_once(target)?;
+        let reached = self.wait_once(target, precision)?;
         if reached
             && let Some(b) = &self.blocked
             && self.now >= b.deadline
@@ -199,9 +232,9 @@ impl<'s> Runner<'s> {
     }
 
     /// One `Stack::wait`, then bookkeeping. Returns whether `until` was reached without events.
-    fn wait_once(&mut self, until: Duration) -> Result<bool, Stop> {
+    fn wait_once(&mut self, until: Duration, precision: Precision) -> Result<bool, Stop> {
         let loc = self.current_location();
-        let ask = if self.real_time() {
+        let ask = if self.real_time() && precision == Precision::Exact {
             until.saturating_sub(SPIN_WINDOW).max(self.now)
         } else {
             until
@@ -212,19 +245,40 @@ impl<'s> Runner<'s> {
             .map_err(|e| Stop::from_stack(e, loc))?;
         if events.is_empty() {
             if self.real_time() {
-                self.now = self.clock.sleep_until(until + self.offset) - self.offset;
+                self.now = match precision {
+                    Precision::Exact => self.clock.sleep_until(until + self.offset),
+                    Precision::Loose => self.clock.sleep_until_roughly(until + self.offset),
+                } - self.offset;
+                self.delays.woke(until, self.now);
             } else {
                 self.now = self.now.max(until);
             }
             return Ok(true);
         }
+        let (n, handling) = (events.len(), self.clock.now());
         for e in events {
             self.on_stack_event(e)?;
         }
         if self.real_time() {
+            self.delays
+                .handled(n, self.clock.now().saturating_sub(handling));
+            self.catch_up();
+        }
+        self.guard
+            .after_wait(n, self.now, !self.real_time())
+            .map_err(|m| Stop::error(self.current_location(), m))?;
+        Ok(false)
+    }
+
+    /// Real time: brings `now` up to the clock after a step of the engine's own (an injection, a
+    /// syscall, a state query, a shell command), so that the next relative time counts from when
+    /// the step really ended — packetdrill reads the clock after every event
+    /// (`run.c: adjust_relative_event_times`) — and traced times are when things happened.
+    /// Virtual time stands still while the engine works.
+    fn catch_up(&mut self) {
+        if self.real_time() {
             self.now = self.now.max(self.clock.now().saturating_sub(self.offset));
         }
-        Ok(false)
     }
 
     fn current_location(&self) -> Option<Location> {
@@ -243,11 +297,25 @@ impl<'s> Runner<'s> {
                     self.now = self.now.max(out.at);
                 }
                 let decoded = wire::decode_full(&out.packet);
-                let bad_ip_checksum = matches!(&decoded, Ok(d) if d.checksums.ip == Some(false));
+                let bad_checksum = match &decoded {
+                    Ok(d) if d.checksums.ip == Some(false) => {
+                        Some("ip_checksum: bad outbound IP checksum")
+                    }
+                    Ok(d) if !d.checksums.transport => {
+                        Some("tcp_checksum: bad outbound TCP checksum (MUST-2)")
+                    }
+                    _ => None,
+                };
                 let packet = decoded.map(|d| d.packet);
                 let text = match &packet {
                     Ok(p) => notation::packet_text(p),
                     Err(e) => format!("undecodable packet of {} bytes ({e})", out.packet.len()),
+                };
+                // A malformed packet is the stack's doing and named as such, rather than left
+                // for a `>` line to time out on. Valid IP of another protocol is only traced.
+                let malformed = match &packet {
+                    Ok(_) | Err(wire::WireError::Protocol(_) | wire::WireError::Fragment) => None,
+                    Err(e) => Some(malformed_packet(e, &out.packet, out.at)),
                 };
                 self.trace.push(
                     out.at,
@@ -261,10 +329,13 @@ impl<'s> Runner<'s> {
                     Ok(Packet::Tcp(s)) => Some(s),
                     _ => None,
                 };
+                if let Some(message) = malformed {
+                    return Err(Stop::fail(self.current_location(), message));
+                }
                 self.pending.push_back(Sent {
                     at: out.at,
                     segment,
-                    bad_ip_checksum,
+                    bad_checksum,
                 });
                 Ok(())
             }
@@ -301,6 +372,7 @@ impl<'s> Runner<'s> {
     pub fn event(&mut self, ev: &Event) -> Result<(), Stop> {
         let loc = location(ev.span);
         self.line = Some(loc.line);
+        self.delays = Delays::default();
         let inbound =
             matches!(&ev.action, Action::Packet(p) if p.direction.node == Direction::Inbound);
         let resolved = timing::resolve(&ev.time.spec, inbound, self.prev.as_ref())
@@ -340,7 +412,7 @@ impl<'s> Runner<'s> {
                 ));
             }
             Action::Assert(cond) => {
-                self.advance_to(resolved.due.start())?;
+                self.await_assertion(&loc, cond, resolved.due.start())?;
                 self.check_start(&loc, &resolved, tolerance, "state assertion")?;
                 self.assert_state(&loc, cond)?;
                 self.now
@@ -349,12 +421,18 @@ impl<'s> Runner<'s> {
                 self.advance_to(resolved.due.start())?;
                 self.measure(&loc, m)?
             }
+            Action::Restart => {
+                self.advance_to(resolved.due.start())?;
+                self.restart(&loc)?;
+                self.now
+            }
         };
         self.prev = Some(Previous {
             scripted: resolved.due.start(),
             completed,
             inbound_packet: inbound,
             absolute: timing::is_absolute(&ev.time.spec),
+            line: Some(loc.line),
         });
         Ok(())
     }
@@ -370,16 +448,16 @@ impl<'s> Runner<'s> {
         what: &str,
     ) -> Result<(), Stop> {
         // The first event starts the run and is not checked (packetdrill's `wait_for_event`).
-        if self.prev.is_none() {
+        let Some(prev) = self.prev else {
             return Ok(());
-        }
+        };
         timing::check(r.due, self.now, tolerance, what).map_err(|m| {
+            let why = self
+                .delays
+                .explain(r.due.start(), prev.line, prev.completed);
             Stop::error(
                 Some(loc.clone()),
-                format!(
-                    "{HARNESS_LATE}: {m} (this says nothing about the stack: the machine was too \
-                     busy; run fewer scripts at once with -j, or raise --tolerance_usecs)"
-                ),
+                format!("{HARNESS_LATE}: {m}; {why} (this says nothing about the stack)"),
             )
         })
     }
@@ -430,4 +508,21 @@ impl<'s> Runner<'s> {
         f.notes.push("packetdrill does not check for unexpected packets after the last line; run without --strict for its verdict".into());
         Err(Stop::failure(f))
     }
+}
+
+/// The failure message for a packet the stack sent that does not decode: what is wrong, when,
+/// and its first bytes in hex.
+fn malformed_packet(e: &wire::WireError, bytes: &[u8], at: Duration) -> String {
+    const SHOWN: usize = 48;
+    let hex: String = bytes
+        .iter()
+        .take(SHOWN)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let more = if bytes.len() > SHOWN { "…" } else { "" };
+    format!(
+        "the stack sent a malformed packet at {} sec ({e}): {} bytes: {hex}{more}",
+        fmt_secs(at),
+        bytes.len()
+    )
 }

@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// A packet of the connection under test: when it was sent, the segment, and which of its
+/// checksums failed (a difference to report), if any.
+type FlowPacket = (Duration, Segment, Option<&'static str>);
+
 impl Runner<'_> {
     pub(super) fn packet(
         &mut self,
@@ -94,7 +98,7 @@ impl Runner<'_> {
             BuildError::Unsupported(m) => Stop::skip(Some(loc.clone()), m),
             other => Stop::error(Some(loc.clone()), other.to_string()),
         })?;
-        self.send(loc, Packet::Tcp(seg))
+        self.send(loc, Packet::Tcp(seg), inbound::tamper(tcp))
     }
 
     fn inject_icmp(
@@ -113,21 +117,23 @@ impl Runner<'_> {
             BuildError::Unsupported(m) => Stop::skip(Some(loc.clone()), m),
             other => Stop::error(Some(loc.clone()), other.to_string()),
         })?;
-        self.send(loc, Packet::Icmp(message))
+        self.send(loc, Packet::Icmp(message), wire::Tamper::default())
     }
 
-    /// Encodes and injects a packet, and traces it.
-    fn send(&mut self, loc: &Location, packet: Packet) -> Result<(), Stop> {
-        let bytes =
-            inbound::encode(&packet).map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
+    /// Encodes and injects a packet (damaged as `tamper` says), and traces it.
+    fn send(&mut self, loc: &Location, packet: Packet, tamper: wire::Tamper) -> Result<(), Stop> {
+        let bytes = inbound::encode(&packet, &tamper)
+            .map_err(|e| Stop::error(Some(loc.clone()), e.to_string()))?;
+        let at = self.now;
         self.stack
             .inject(self.now + self.offset, &bytes)
             .map_err(|e| Stop::from_stack(e, Some(loc.clone())))?;
+        self.catch_up();
         self.trace.push(
-            self.now,
+            at,
             self.line,
             TraceKind::Injected {
-                text: notation::packet_text(&packet),
+                text: inbound::packet_text(&packet, &tamper),
                 bytes,
             },
         );
@@ -159,16 +165,13 @@ impl Runner<'_> {
     }
 
     /// The next packet of the connection under test, waiting until `deadline` at most.
-    fn next_flow_packet(
-        &mut self,
-        deadline: Duration,
-    ) -> Result<Option<(Duration, Segment, bool)>, Stop> {
+    fn next_flow_packet(&mut self, deadline: Duration) -> Result<Option<FlowPacket>, Stop> {
         loop {
             while let Some(sent) = self.pending.pop_front() {
                 if let Some(seg) = sent.segment
                     && self.belongs(&seg)
                 {
-                    return Ok(Some((sent.at, seg, sent.bad_ip_checksum)));
+                    return Ok(Some((sent.at, seg, sent.bad_checksum)));
                 }
             }
             if self.now >= deadline {
@@ -199,7 +202,7 @@ impl Runner<'_> {
                 latest.max(due.start() + OUTBOUND_GRACE)
             }
         };
-        let Some((at, first, mut bad_ip_checksum)) = self.next_flow_packet(deadline)? else {
+        let Some((at, first, mut bad_checksum)) = self.next_flow_packet(deadline)? else {
             return Err(Stop::failure(Failure::new(
                 Some(loc.clone()),
                 format!(
@@ -223,13 +226,13 @@ impl Runner<'_> {
             match pieces.last() {
                 Some(last) if matcher::continues(last, &next) => {
                     pieces.push(next);
-                    bad_ip_checksum |= bad;
+                    bad_checksum = bad_checksum.or(bad);
                 }
                 _ => {
                     self.pending.push_front(Sent {
                         at: next_at,
                         segment: Some(next),
-                        bad_ip_checksum: bad,
+                        bad_checksum: bad,
                     });
                     break;
                 }
@@ -262,8 +265,8 @@ impl Runner<'_> {
             ts_tolerance_usecs: self.settings.tolerance_usecs.max(since_start as u64),
         };
         let mut diffs = matcher::compare(tcp, &p.ip_info, &live, &actual, &ctx);
-        if bad_ip_checksum {
-            diffs.insert(0, "ip_checksum: bad outbound IP checksum".into());
+        if let Some(bad) = bad_checksum {
+            diffs.insert(0, bad.into());
         }
         let actual_text = format!("{} {}", fmt_secs(at), notation::segment_text(&actual));
         // A packet that predates the previous line was unexpected there already; packetdrill (and

@@ -1,28 +1,25 @@
 //! The results matrix in `conformance-report/`: scripts × stacks, with known deviations, counts per
 //! area, measured values and RFC 9293 requirement coverage, as Markdown, JSON and one HTML page.
 //!
-//! The flow: [`corpus::load`] the scripts, [`corpus::run_column`] per stack, [`column`] judges each
-//! result against the stack's [`Expectations`], a [`Report`] holds the columns (merged with those
-//! of an earlier `results.json`, so stacks can be run on different machines), and [`render`] turns it
-//! into the three files. Nothing rendered depends on wall time or hash order.
+//! This module runs nothing: the suite runner (`crate::suite`) runs each stack's column and judges
+//! it; [`column`] turns a [`StackRun`] into a [`Column`], and [`assemble`] builds the [`Report`]
+//! from the fresh columns and those of an earlier `results.json` (so stacks can be run on
+//! different machines) — a fresh column replaces a committed one only when its run is complete.
+//! [`render`] turns the report into the three files. Nothing rendered depends on wall time or hash
+//! order.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub mod corpus;
-pub mod expect;
 mod html;
 mod markdown;
 pub mod model;
 pub mod rfc9293;
 
-pub use corpus::CorpusScript;
-pub use expect::{Deviation, Expectations, Expected};
 pub use model::{Cell, Column, Report, SCHEMA_VERSION, ScriptEntry, Status};
 
-use crate::engine::RunResult;
 use crate::script::meta::{RequirementKind, RfcRef};
-use crate::stack::TimeModel;
+use crate::suite::{Expectations, StackRun, SuiteError, SuiteScript, applies};
 
 /// The files of a report directory, in the order [`render`] returns them.
 pub const FILES: [&str; 3] = ["README.md", "results.json", "index.html"];
@@ -36,187 +33,132 @@ pub enum MatrixError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: {message}", path.display())]
-    Expectations { path: PathBuf, message: String },
+    #[error(transparent)]
+    Suite(#[from] SuiteError),
     #[error("{}: not a results.json this tcpconf reads: {message}", path.display())]
     Results { path: PathBuf, message: String },
 }
 
-/// Judges `cell` of `script` on `stack`: against the stack's expectations file, except that a
-/// script whose profile does not apply to the stack is expected to skip.
-pub fn judge(cell: &mut Cell, stack: &str, script: &CorpusScript, expectations: &Expectations) {
-    match (
-        corpus::stack_options(stack, &script.meta),
-        expectations.get(&script.id),
-    ) {
-        (_, Some(d)) => cell.judge(d.verdict, Some((&d.reason, &d.rfc))),
-        (Err(reason), None) => {
-            cell.judge(Expected::Skip, None);
-            cell.expected_reason = Some(reason);
-        }
-        (Ok(_), None) => cell.judge(Expected::Pass, None),
+/// The row header of `script`.
+pub fn entry(script: &SuiteScript) -> ScriptEntry {
+    ScriptEntry {
+        id: script.id.clone(),
+        title: script
+            .meta
+            .title
+            .clone()
+            .unwrap_or_else(|| script.id.clone()),
+        area: script
+            .meta
+            .area
+            .map_or_else(|| "unsorted".to_string(), |a| a.name().to_string()),
+        profile: script.meta.profile.map(|p| p.name().to_string()),
+        rfc: script.meta.rfc.iter().map(ToString::to_string).collect(),
     }
 }
 
-/// The column of `stack` from its runs of `scripts` (same order), judged against `expectations`.
-pub fn column(
-    stack: &str,
-    scripts: &[CorpusScript],
-    results: &[RunResult],
-    expectations: &Expectations,
-) -> Column {
+/// The column of one stack's run (its outcomes judged by the suite).
+pub fn column(run: &StackRun) -> Column {
     let mut cells = BTreeMap::new();
     let mut profiles: Vec<String> = Vec::new();
-    for (script, result) in scripts.iter().zip(results) {
-        if let Some(info) = &result.stack
+    for outcome in &run.outcomes {
+        if let Some(info) = &outcome.result.stack
             && !profiles.contains(&info.profile)
         {
             profiles.push(info.profile.clone());
         }
-        let mut cell = Cell::new(result, Expected::Pass, None);
-        judge(&mut cell, stack, script, expectations);
-        cells.insert(script.id.clone(), cell);
+        cells.insert(outcome.id.clone(), Cell::new(outcome));
     }
     profiles.sort();
-    let info = corpus::stack_info(stack, results);
+    let info = &run.target.info;
     Column {
-        stack: stack.to_string(),
-        version: info
-            .as_ref()
-            .map_or_else(|| "unknown".into(), |i| i.version.clone()),
+        stack: run.target.name.clone(),
+        version: info.version.clone(),
         profile: if profiles.is_empty() {
-            info.as_ref()
-                .map_or_else(String::new, |i| i.profile.clone())
+            info.profile.clone()
         } else {
             profiles.join(" / ")
         },
-        time: info.map_or(TimeModel::Real, |i| i.capabilities.time),
+        time: info.capabilities.time,
         cells,
     }
 }
 
-/// What [`generate`] is asked to do: `tcpconf matrix`'s arguments.
-#[derive(Debug, Clone)]
-pub struct Generate {
-    /// The corpus root (`scripts/`); script ids are paths under it.
-    pub scripts: PathBuf,
-    /// The report directory (`conformance-report/`), whose `results.json` supplies the columns of
-    /// stacks not run now.
-    pub out: PathBuf,
-    /// Where `<stack>.toml` expectations live (`conformance-report/expectations/`).
-    pub expectations: PathBuf,
-    /// The stacks to run now.
-    pub stacks: Vec<String>,
-    /// Scripts run at once per stack.
-    pub jobs: usize,
-    /// On real-time stacks, how many more times a script whose verdict differs from its expectation
-    /// is run again (0: never). Virtual-time runs are deterministic and never repeated.
-    pub retries: u32,
-}
-
-/// One stack's run, for the caller's summary.
-#[derive(Debug)]
-pub struct StackRun {
+/// A stack whose fresh column did not replace the committed one, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
     pub stack: String,
-    pub results: Vec<RunResult>,
-    /// Wall time of the whole column (never written into the report).
-    pub wall: std::time::Duration,
-    /// Expectations that name scripts not in the corpus.
-    pub unknown_expectations: Vec<String>,
+    pub reason: String,
 }
 
-/// Runs the stacks and builds the report, keeping the other stacks' columns from the existing
-/// `results.json` (re-judged against their current expectations files). Writes nothing.
-pub fn generate(g: &Generate) -> Result<(Report, Vec<StackRun>), MatrixError> {
-    let scripts = corpus::load(&g.scripts)?;
-    let ids: Vec<&str> = scripts.iter().map(|s| s.id.as_str()).collect();
+/// Builds the report of `scripts` from the fresh `runs` and the columns of `previous` (the
+/// committed `results.json`), re-judging kept columns against their current expectations in
+/// `expectations`. A run with harness errors does not replace its stack's committed column unless
+/// `force`; the stacks whose committed column was kept for that reason are returned with it.
+pub fn assemble(
+    scripts: &[SuiteScript],
+    runs: &[StackRun],
+    previous: Option<Report>,
+    expectations: &Path,
+    force: bool,
+) -> Result<(Report, Vec<Kept>), MatrixError> {
     let mut columns = Vec::new();
-    let mut runs = Vec::new();
-    for stack in &g.stacks {
-        let expectations = Expectations::load(&g.expectations, stack)?;
-        let started = std::time::Instant::now();
-        let mut results = corpus::run_column(stack, &scripts, g.jobs);
-        let attempts = retry(stack, &scripts, &mut results, &expectations, g);
-        let wall = started.elapsed();
-        let mut col = column(stack, &scripts, &results, &expectations);
-        for (script, n) in scripts.iter().zip(attempts) {
-            if let Some(cell) = col.cells.get_mut(&script.id) {
-                cell.attempts = n;
-            }
+    let mut kept = Vec::new();
+    for run in runs {
+        if run.complete() || force {
+            columns.push(column(run));
+        } else {
+            let errors = run.errors().count();
+            let first = run
+                .errors()
+                .next()
+                .map(|o| match &o.result.verdict {
+                    crate::engine::Verdict::Error { message, .. } => {
+                        format!(" (first: {}: {message})", o.id)
+                    }
+                    _ => String::new(),
+                })
+                .unwrap_or_default();
+            kept.push(Kept {
+                stack: run.target.name.clone(),
+                reason: format!(
+                    "{errors} script(s) ended in a harness error{first}; the committed column is \
+                     kept (rerun, or pass --force to write this run anyway)"
+                ),
+            });
         }
-        columns.push(col);
-        runs.push(StackRun {
-            stack: stack.clone(),
-            unknown_expectations: expectations
-                .unknown(&ids)
-                .into_iter()
-                .map(String::from)
-                .collect(),
-            results,
-            wall,
-        });
     }
-    let mut report = Report::new(scripts.iter().map(CorpusScript::entry).collect(), columns);
-    if let Some(mut previous) = read_results(&g.out)? {
+    let mut report = Report::new(scripts.iter().map(entry).collect(), columns);
+    if let Some(mut previous) = previous {
         for column in &mut previous.stacks {
-            if g.stacks.contains(&column.stack) {
+            if report.column(&column.stack).is_some() {
                 continue;
             }
-            let expectations = Expectations::load(&g.expectations, &column.stack)?;
-            for script in &scripts {
-                if let Some(cell) = column.cells.get_mut(&script.id) {
-                    judge(cell, &column.stack, script, &expectations);
-                }
-            }
+            rejudge(column, scripts, expectations)?;
         }
         report.keep_columns_from(previous);
     }
-    Ok((report, runs))
+    Ok((report, kept))
 }
 
-/// Runs again, up to `g.retries` times, the scripts of a real-time stack whose verdict differs
-/// from the expectation: on a loaded machine the harness itself can be late (an injection or a
-/// syscall past the timing tolerance), which the engine reports as an error. Each script keeps its
-/// last run; the returned attempt counts are shown in the report, so a flaky cell stays visible.
-fn retry(
-    stack: &str,
-    scripts: &[CorpusScript],
-    results: &mut [RunResult],
-    expectations: &Expectations,
-    g: &Generate,
-) -> Vec<u32> {
-    let mut attempts = vec![1u32; scripts.len()];
-    let real =
-        corpus::stack_info(stack, results).is_some_and(|i| i.capabilities.time == TimeModel::Real);
-    if !real {
-        return attempts;
-    }
-    for _ in 0..g.retries {
-        let again: Vec<usize> = scripts
-            .iter()
-            .zip(results.iter())
-            .enumerate()
-            .filter(|(_, (s, r))| {
-                corpus::stack_options(stack, &s.meta).is_ok()
-                    && model::mismatch(&r.verdict, expectations.expected(&s.id)).is_some()
-            })
-            .map(|(i, _)| i)
-            .collect();
-        if again.is_empty() {
-            break;
-        }
-        let subset: Vec<CorpusScript> = again
-            .iter()
-            .filter_map(|&i| scripts.get(i).cloned())
-            .collect();
-        for (&i, r) in again.iter().zip(corpus::run_column(stack, &subset, g.jobs)) {
-            if let (Some(slot), Some(n)) = (results.get_mut(i), attempts.get_mut(i)) {
-                *slot = r;
-                *n += 1;
-            }
+/// Judges a kept column's cells against `stack`'s current expectations and profile rule, as a
+/// fresh run would be judged.
+fn rejudge(column: &mut Column, scripts: &[SuiteScript], dir: &Path) -> Result<(), MatrixError> {
+    let expectations = Expectations::load(dir, &column.stack)?;
+    let profiles: Vec<String> = crate::stack::find(&column.stack)
+        .map(|e| e.profiles.iter().map(|p| (*p).to_string()).collect())
+        .unwrap_or_default();
+    for script in scripts {
+        if let Some(cell) = column.cells.get_mut(&script.id) {
+            let applies = applies::profile_for(&column.stack, &profiles, &script.meta);
+            let e = expectations.expectation(
+                &script.id,
+                applies.as_ref().map(|_| ()).map_err(String::as_str),
+            );
+            cell.judge(&e);
         }
     }
-    attempts
+    Ok(())
 }
 
 /// Reads `results.json` from `dir`; `None` when there is none yet.
@@ -324,20 +266,23 @@ mod tests {
         .unwrap_or_default();
         let cells = ids
             .iter()
-            .zip(&results)
-            .map(|(id, r)| {
-                let cell = match expectations.get(id) {
-                    Some(d) => Cell::new(r, d.verdict, Some((&d.reason, &d.rfc))),
-                    None => Cell::new(r, Expected::Pass, None),
+            .zip(results)
+            .map(|(id, result)| {
+                let expectation = expectations.expectation(id, Ok(()));
+                let outcome = crate::suite::Outcome {
+                    id: (*id).into(),
+                    judged: Some(crate::suite::Judged::new(&result.verdict, expectation)),
+                    result,
+                    attempts: 1,
                 };
-                ((*id).to_string(), cell)
+                ((*id).to_string(), Cell::new(&outcome))
             })
             .collect();
         let column = Column {
             stack: "linux".into(),
             version: "6.1".into(),
             profile: "tcp_rfc1337=0".into(),
-            time: TimeModel::Real,
+            time: crate::stack::TimeModel::Real,
             cells,
         };
         Report::new(scripts, vec![column])
@@ -371,6 +316,87 @@ mod tests {
         let back: Report = serde_json::from_str(&files[1].1).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, report);
         assert!(files[2].1.contains("<table id=\"matrix\">"));
+    }
+
+    /// A run of `reference` over scripts `a` and `b`, whose `b` ended as `b_verdict`.
+    fn run_with(b_verdict: crate::engine::Verdict) -> Option<(Vec<SuiteScript>, StackRun)> {
+        use crate::engine::{RunResult, Verdict};
+        let target =
+            crate::suite::Target::prepare("reference", crate::stack::StackOptions::default())
+                .ok()?;
+        let scripts: Vec<SuiteScript> = ["a", "b"]
+            .iter()
+            .map(|id| {
+                SuiteScript::from_source(
+                    (*id).into(),
+                    format!("{id}.pkt").into(),
+                    "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n".into(),
+                    &BTreeMap::new(),
+                )
+            })
+            .collect();
+        let outcome = |id: &str, verdict: Verdict| {
+            let mut result = RunResult::not_run(format!("{id}.pkt").into(), verdict);
+            result.stack = Some(target.info.clone());
+            crate::suite::Outcome {
+                id: id.into(),
+                judged: Some(crate::suite::Judged::new(
+                    &result.verdict,
+                    crate::suite::Expectation::pass(),
+                )),
+                result,
+                attempts: 1,
+            }
+        };
+        let outcomes = vec![outcome("a", Verdict::Pass), outcome("b", b_verdict)];
+        Some((
+            scripts,
+            StackRun {
+                target,
+                outcomes,
+                wall: std::time::Duration::ZERO,
+                jobs: 1,
+            },
+        ))
+    }
+
+    #[test]
+    fn a_run_with_harness_errors_keeps_the_committed_column_unless_forced() {
+        let error = crate::engine::Verdict::Error {
+            message: "no tun".into(),
+            location: None,
+        };
+        let (Some((scripts, good)), Some((_, broken))) =
+            (run_with(crate::engine::Verdict::Pass), run_with(error))
+        else {
+            panic!("the reference stack is always there");
+        };
+        let dir = Path::new("/nonexistent-expectations");
+        let committed = assemble(&scripts, &[good], None, dir, false)
+            .map(|(r, _)| r)
+            .ok();
+        let assembled = assemble(
+            &scripts,
+            std::slice::from_ref(&broken),
+            committed.clone(),
+            dir,
+            false,
+        );
+        let Ok((kept_report, kept)) = assembled else {
+            panic!("assembling failed");
+        };
+        assert_eq!(Some(&kept_report), committed.as_ref(), "column kept");
+        assert!(kept.first().is_some_and(|k| {
+            k.reason
+                .contains("1 script(s) ended in a harness error (first: b: no tun)")
+        }));
+        let forced = assemble(&scripts, &[broken], committed, dir, true);
+        let Ok((forced, none_kept)) = forced else {
+            panic!("assembling failed");
+        };
+        assert!(none_kept.is_empty());
+        let cell = forced.column("reference").and_then(|c| c.cells.get("b"));
+        assert_eq!(cell.map(|c| c.status), Some(Status::Error));
     }
 
     #[test]

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::expect::Expected;
-use crate::engine::{RunResult, Verdict};
+use crate::engine::Verdict;
 use crate::stack::TimeModel;
+pub use crate::suite::Status;
+use crate::suite::{Expectation, Expected, Outcome};
 
 /// The version of the `results.json` layout. Bump it when a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -21,7 +22,8 @@ pub struct Report {
     pub schema_version: u32,
     /// Every script of the corpus, ordered by id.
     pub scripts: Vec<ScriptEntry>,
-    /// One column per stack, `reference` first, then `linux`, `smoltcp`, then the others by name.
+    /// One column per stack, in the stack registry's order (`reference`, `linux`, `smoltcp`,
+    /// `lwip`), then the others by name.
     pub stacks: Vec<Column>,
 }
 
@@ -49,53 +51,6 @@ pub struct Column {
     pub time: TimeModel,
     /// Cells by script id.
     pub cells: BTreeMap<String, Cell>,
-}
-
-/// What one cell shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Passed, as expected.
-    Pass,
-    /// Failed or skipped as the stack's expectations say: a known deviation.
-    Deviation,
-    /// Skipped for a reason that needs no expectation (a script for a profile the stack lacks).
-    Skip,
-    /// Failed or skipped where it should have passed: a regression or a new finding.
-    Fail,
-    /// Passed although the expectations list a deviation: the expectation is stale.
-    Fixed,
-    /// The harness or the environment broke.
-    Error,
-}
-
-impl Status {
-    /// Every status, in the order reports list them.
-    pub const ALL: [Status; 6] = [
-        Status::Pass,
-        Status::Deviation,
-        Status::Skip,
-        Status::Fail,
-        Status::Fixed,
-        Status::Error,
-    ];
-
-    /// The name in files and on pages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Deviation => "deviation",
-            Status::Skip => "skip",
-            Status::Fail => "fail",
-            Status::Fixed => "fixed",
-            Status::Error => "error",
-        }
-    }
-
-    /// Whether the cell is what the expectations (or the profile rule) predicted.
-    pub fn as_expected(self) -> bool {
-        matches!(self, Status::Pass | Status::Deviation | Status::Skip)
-    }
 }
 
 /// One script on one stack.
@@ -151,41 +106,11 @@ pub struct MeasuredValue {
     pub line: usize,
 }
 
-/// Why a cell's verdict differs from its expectation, for test messages; `None` when it does not.
-pub fn mismatch(verdict: &Verdict, expected: Expected) -> Option<String> {
-    let (name, detail) = match verdict {
-        Verdict::Pass => ("pass", String::new()),
-        Verdict::Fail(f) => ("fail", f.message.clone()),
-        Verdict::Skip { reason, .. } => ("skip", reason.clone()),
-        Verdict::Error { message, .. } => {
-            return Some(format!("harness error (never expected): {message}"));
-        }
-    };
-    let at = verdict
-        .location()
-        .map(|l| format!(" at line {}: `{}`", l.line, l.source.trim()))
-        .unwrap_or_default();
-    match (expected, name) {
-        (Expected::Pass, "pass") | (Expected::Fail, "fail") | (Expected::Skip, "skip") => None,
-        (Expected::Pass, _) => Some(format!(
-            "new {name}{at}: {detail} (not listed in the stack's expectations)"
-        )),
-        (_, "pass") => Some(format!(
-            "the known deviation disappeared: expected {} but the script passed; remove it from the \
-             stack's expectations file",
-            expected.name()
-        )),
-        (_, _) => Some(format!(
-            "expected {} but got {name}{at}: {detail}",
-            expected.name()
-        )),
-    }
-}
-
 impl Cell {
-    /// The cell for `result`, judged against `expected` (with its reason and RFC reference when the
-    /// expectation comes from an expectations file).
-    pub fn new(result: &RunResult, expected: Expected, why: Option<(&str, &str)>) -> Cell {
+    /// The cell of `outcome`: its verdict judged against its expectation (`pass` when the run
+    /// judged nothing).
+    pub fn new(outcome: &Outcome) -> Cell {
+        let result = &outcome.result;
         let v = &result.verdict;
         let (message, wanted, actual, differences) = match v {
             Verdict::Pass => (None, None, None, Vec::new()),
@@ -201,7 +126,7 @@ impl Cell {
         let mut cell = Cell {
             status: Status::Error,
             verdict: v.name().to_string(),
-            expected,
+            expected: Expected::Pass,
             expected_reason: None,
             expected_rfc: None,
             line: v.location().map(|l| l.line),
@@ -219,40 +144,28 @@ impl Cell {
                     line: m.line,
                 })
                 .collect(),
-            attempts: 1,
+            attempts: outcome.attempts,
         };
-        cell.judge(expected, why);
+        match &outcome.judged {
+            Some(j) => cell.judge(&j.expectation),
+            None => cell.judge(&Expectation::pass()),
+        }
         cell
     }
 
-    /// Sets the expectation and the status that follows from it and the verdict. `why` is the
-    /// expectations file's reason and RFC reference; without one, an expected skip is a plain
-    /// `skip` (the script does not apply) rather than a deviation.
-    pub fn judge(&mut self, expected: Expected, why: Option<(&str, &str)>) {
-        self.status = match (self.verdict.as_str(), expected) {
-            ("pass", Expected::Pass) => Status::Pass,
-            ("pass", _) => Status::Fixed,
-            ("skip", Expected::Skip) if why.is_none() => Status::Skip,
-            ("fail", Expected::Fail) | ("skip", Expected::Skip) => Status::Deviation,
-            ("fail" | "skip", _) => Status::Fail,
-            _ => Status::Error,
-        };
-        self.expected = expected;
-        self.expected_reason = why.map(|(r, _)| r.to_string());
-        self.expected_rfc = why
-            .map(|(_, rfc)| rfc.to_string())
-            .filter(|r| !r.is_empty());
+    /// Sets the expectation and the status that follows from it and the verdict
+    /// ([`Status::of`], the one rule every runner judges by).
+    pub fn judge(&mut self, e: &Expectation) {
+        self.status = Status::of(&self.verdict, e);
+        self.expected = e.verdict;
+        self.expected_reason = e.reason.clone();
+        self.expected_rfc = e.rfc.clone();
     }
 }
 
-/// The order of columns: the stacks the README names first, then the rest by name.
+/// The order of columns: the registry's order, then other stacks by name.
 fn column_rank(stack: &str) -> (usize, &str) {
-    let known = ["reference", "linux", "smoltcp", "lwip"];
-    let rank = known
-        .iter()
-        .position(|k| *k == stack)
-        .unwrap_or(known.len());
-    (rank, stack)
+    (crate::stack::rank(stack), stack)
 }
 
 impl Report {
@@ -335,58 +248,36 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::engine::Failure;
+    use crate::engine::{Failure, RunResult};
 
-    fn fail() -> RunResult {
-        RunResult::not_run(
-            PathBuf::from("x.pkt"),
-            Verdict::Fail(Failure::new(None, "boom")),
-        )
+    fn outcome(verdict: Verdict, attempts: u32) -> Outcome {
+        Outcome {
+            id: "x".into(),
+            result: RunResult::not_run(PathBuf::from("x.pkt"), verdict),
+            attempts,
+            judged: None,
+        }
+    }
+
+    fn fail() -> Outcome {
+        outcome(Verdict::Fail(Failure::new(None, "boom")), 1)
     }
 
     #[test]
-    fn statuses() {
-        let pass = RunResult::not_run(PathBuf::from("x.pkt"), Verdict::Pass);
-        let why = Some(("r", "MUST-1"));
-        assert_eq!(Cell::new(&pass, Expected::Pass, None).status, Status::Pass);
-        assert_eq!(Cell::new(&pass, Expected::Fail, why).status, Status::Fixed);
-        assert_eq!(
-            Cell::new(&fail(), Expected::Pass, None).status,
-            Status::Fail
-        );
-        assert_eq!(
-            Cell::new(&fail(), Expected::Fail, why).status,
-            Status::Deviation
-        );
-        let skip = RunResult::not_run(
-            PathBuf::from("x.pkt"),
-            Verdict::Skip {
-                reason: "profile".into(),
-                location: None,
-            },
-        );
-        assert_eq!(Cell::new(&skip, Expected::Skip, None).status, Status::Skip);
-        assert_eq!(
-            Cell::new(&skip, Expected::Skip, why).status,
-            Status::Deviation
-        );
-        assert_eq!(Cell::new(&skip, Expected::Pass, None).status, Status::Fail);
-    }
-
-    #[test]
-    fn mismatch_messages_say_which() {
-        let pass = RunResult::not_run(PathBuf::from("x.pkt"), Verdict::Pass);
-        assert!(mismatch(&pass.verdict, Expected::Pass).is_none());
-        assert!(
-            mismatch(&pass.verdict, Expected::Fail)
-                .is_some_and(|m| m.contains("deviation disappeared"))
-        );
-        assert!(mismatch(&fail().verdict, Expected::Pass).is_some_and(|m| m.contains("new fail")));
-        let err = Verdict::Error {
-            message: "no tun".into(),
-            location: None,
+    fn cells_judge_and_keep_attempts() {
+        let listed = Expectation {
+            verdict: Expected::Fail,
+            reason: Some("r".into()),
+            rfc: Some("MUST-1".into()),
+            listed: true,
         };
-        assert!(mismatch(&err, Expected::Fail).is_some_and(|m| m.contains("harness error")));
+        let mut cell = Cell::new(&fail());
+        assert_eq!(cell.status, Status::Fail);
+        cell.judge(&listed);
+        assert_eq!(cell.status, Status::Deviation);
+        assert_eq!(cell.expected_rfc.as_deref(), Some("MUST-1"));
+        let retried = Cell::new(&outcome(Verdict::Pass, 3));
+        assert_eq!((retried.status, retried.attempts), (Status::Pass, 3));
     }
 
     #[test]
@@ -397,8 +288,8 @@ mod tests {
             profile: "p".into(),
             time: TimeModel::Virtual,
             cells: BTreeMap::from([
-                ("a".to_string(), Cell::new(&fail(), Expected::Pass, None)),
-                ("gone".to_string(), Cell::new(&fail(), Expected::Pass, None)),
+                ("a".to_string(), Cell::new(&fail())),
+                ("gone".to_string(), Cell::new(&fail())),
             ]),
         };
         let entry = ScriptEntry {

@@ -73,7 +73,8 @@ pub struct Requirement {
     /// A one-line paraphrase (not the RFC's words).
     pub text: &'static str,
     pub testable: Testability,
-    /// What else a `Wire` test needs (`+API to reach TW`), or empty.
+    /// What else a `Wire` test needs (`+API to reach TW`), and for an id that no packet script
+    /// can observe portably, why; or empty.
     pub note: &'static str,
     pub area: TableArea,
 }
@@ -160,10 +161,10 @@ pub static REQUIREMENTS: &[Requirement] = &[
     Requirement { kind: RequirementKind::Must, number: 47, section: "3.9.1.8", text: "Mechanism to report soft errors to the app", testable: Testability::SocketApi, note: "", area: TableArea::Api },
     Requirement { kind: RequirementKind::Must, number: 48, section: "3.9.1.9", text: "App can set the Diffserv field", testable: Testability::SocketApi, note: "", area: TableArea::Api },
     Requirement { kind: RequirementKind::Must, number: 49, section: "3.9.2", text: "TTL of sent segments is configurable", testable: Testability::SocketApi, note: "", area: TableArea::Api },
-    Requirement { kind: RequirementKind::Must, number: 50, section: "3.9.2", text: "Ignore IP options TCP does not understand", testable: Testability::Wire, note: "", area: TableArea::Options },
-    Requirement { kind: RequirementKind::Must, number: 51, section: "3.9.2.1", text: "App may supply a source route on active OPEN", testable: Testability::SocketApi, note: "", area: TableArea::Options },
-    Requirement { kind: RequirementKind::Must, number: 52, section: "3.9.2.1", text: "App-supplied source route beats a received one", testable: Testability::SocketApi, note: "", area: TableArea::Options },
-    Requirement { kind: RequirementKind::Must, number: 53, section: "3.9.2.1", text: "Passive side saves and uses received return route", testable: Testability::Wire, note: "", area: TableArea::Options },
+    Requirement { kind: RequirementKind::Must, number: 50, section: "3.9.2", text: "Ignore IP options TCP does not understand", testable: Testability::Wire, note: "no script can send IP options: the language has no syntax for them, as packetdrill's has none", area: TableArea::Options },
+    Requirement { kind: RequirementKind::Must, number: 51, section: "3.9.2.1", text: "App may supply a source route on active OPEN", testable: Testability::SocketApi, note: "no script can send IP options (source routes): the language has no syntax for them, and the socket API has no source-route call", area: TableArea::Options },
+    Requirement { kind: RequirementKind::Must, number: 52, section: "3.9.2.1", text: "App-supplied source route beats a received one", testable: Testability::SocketApi, note: "no script can send IP options (source routes): the language has no syntax for them, and the socket API has no source-route call", area: TableArea::Options },
+    Requirement { kind: RequirementKind::Must, number: 53, section: "3.9.2.1", text: "Passive side saves and uses received return route", testable: Testability::Wire, note: "no script can send IP options (source routes): the language has no syntax for them, and the socket API has no source-route call", area: TableArea::Options },
     Requirement { kind: RequirementKind::Must, number: 54, section: "3.9.2.2", text: "Act on ICMP errors, demultiplexed to the right connection", testable: Testability::Wire, note: "", area: TableArea::Rst },
     Requirement { kind: RequirementKind::Must, number: 55, section: "3.9.2.2", text: "Silently discard ICMP Source Quench", testable: Testability::Wire, note: "", area: TableArea::Security },
     Requirement { kind: RequirementKind::Must, number: 56, section: "3.9.2.2", text: "Do not abort on soft ICMP errors (unreach 0,1,5; time exceeded; param problem)", testable: Testability::Wire, note: "", area: TableArea::Rst },
@@ -176,7 +177,7 @@ pub static REQUIREMENTS: &[Requirement] = &[
     Requirement { kind: RequirementKind::Must, number: 63, section: "3.9.2.3", text: "Ignore SYN with invalid source address", testable: Testability::Wire, note: "", area: TableArea::Security },
     Requirement { kind: RequirementKind::Must, number: 64, section: "3.2", text: "Parse options that are not word-aligned", testable: Testability::Wire, note: "", area: TableArea::Options },
     Requirement { kind: RequirementKind::Must, number: 65, section: "3.2", text: "MSS option only in SYN segments", testable: Testability::Wire, note: "", area: TableArea::Options },
-    Requirement { kind: RequirementKind::Must, number: 66, section: "3.4", text: "Process RST and URG even when receive window is 0", testable: Testability::Wire, note: "+API to close window", area: TableArea::Rst },
+    Requirement { kind: RequirementKind::Must, number: 66, section: "3.4", text: "Process RST and URG even when receive window is 0", testable: Testability::Wire, note: "+API to close window; no portable script: closing a stack's receive window at a known RCV.NXT needs its buffer arithmetic (how SO_RCVBUF sizes the window differs per stack); the reference stack's unit test zero_window_still_accepts_ack_and_rst covers it", area: TableArea::Rst },
     Requirement { kind: RequirementKind::Must, number: 67, section: "3.7.1", text: "Advertised MSS <= MMS_R - 20", testable: Testability::Wire, note: "", area: TableArea::Options },
     Requirement { kind: RequirementKind::Must, number: 68, section: "3.1", text: "Every option except EOL/NOP has a length byte", testable: Testability::Wire, note: "", area: TableArea::Options },
     Requirement { kind: RequirementKind::Must, number: 69, section: "3.1", text: "Header bytes after EOL are zero padding", testable: Testability::Wire, note: "", area: TableArea::Options },
@@ -193,7 +194,7 @@ pub static REQUIREMENTS: &[Requirement] = &[
     Requirement { kind: RequirementKind::Should, number: 11, section: "3.8.3", text: "R2 >= 100 s", testable: Testability::Timing, note: "", area: TableArea::Timers },
     Requirement { kind: RequirementKind::Should, number: 12, section: "3.8.4", text: "Keep-alive carries no data", testable: Testability::Timing, note: "", area: TableArea::Timers },
     Requirement { kind: RequirementKind::Should, number: 13, section: "3.8.5, 3.9.1.2", text: "New applications should not use urgent data (app guidance)", testable: Testability::NotObservable, note: "", area: TableArea::Urgent },
-    Requirement { kind: RequirementKind::Should, number: 14, section: "3.8.6", text: "Receiver should not shrink the window", testable: Testability::Wire, note: "", area: TableArea::Window },
+    Requirement { kind: RequirementKind::Should, number: 14, section: "3.8.6", text: "Receiver should not shrink the window", testable: Testability::Wire, note: "no portable script: a packet line compares a window field with a constant, never two fields with each other (W2 >= W1 - n), and the values are each stack's choice; tests/tcp_proptest.rs checks the reference stack's right edge never moves left", area: TableArea::Window },
     Requirement { kind: RequirementKind::Should, number: 15, section: "3.8.6", text: "After a shrink, do not send new data", testable: Testability::SocketApi, note: "", area: TableArea::Window },
     Requirement { kind: RequirementKind::Should, number: 16, section: "3.8.6", text: "After a shrink, keep retransmitting in-window old data", testable: Testability::Timing, note: "", area: TableArea::Window },
     Requirement { kind: RequirementKind::Should, number: 17, section: "3.8.6", text: "Do not time out for data beyond right edge being unACKed", testable: Testability::Timing, note: "", area: TableArea::Window },
@@ -203,7 +204,7 @@ pub static REQUIREMENTS: &[Requirement] = &[
     Requirement { kind: RequirementKind::Should, number: 21, section: "3.9.1.9", text: "App can change Diffserv mid-connection", testable: Testability::SocketApi, note: "", area: TableArea::Api },
     Requirement { kind: RequirementKind::Should, number: 22, section: "3.9.1.9", text: "Pass Diffserv value unchanged to IP", testable: Testability::SocketApi, note: "", area: TableArea::Api },
     Requirement { kind: RequirementKind::Should, number: 23, section: "3.9.2", text: "Apps should generally not change Diffserv mid-connection", testable: Testability::NotObservable, note: "", area: TableArea::Api },
-    Requirement { kind: RequirementKind::Should, number: 24, section: "3.9.2.1", text: "A later received source route overrides an earlier one", testable: Testability::Wire, note: "", area: TableArea::Options },
+    Requirement { kind: RequirementKind::Should, number: 24, section: "3.9.2.1", text: "A later received source route overrides an earlier one", testable: Testability::Wire, note: "no script can send IP options (source routes): the language has no syntax for them, and the socket API has no source-route call", area: TableArea::Options },
     Requirement { kind: RequirementKind::Should, number: 25, section: "3.9.2.2", text: "Make soft ICMP errors visible to app", testable: Testability::SocketApi, note: "", area: TableArea::Api },
     Requirement { kind: RequirementKind::Should, number: 26, section: "3.9.2.2", text: "Abort on hard ICMP errors (unreach 2-4)", testable: Testability::Wire, note: "", area: TableArea::Rst },
     Requirement { kind: RequirementKind::Should, number: 27, section: "3.9.1.2", text: "Collapse successive PSH bits when packetizing", testable: Testability::SocketApi, note: "", area: TableArea::DataAck },

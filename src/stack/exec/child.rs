@@ -15,6 +15,10 @@ use crate::stack::StackError;
 
 /// Longest protocol line accepted from a program (a 64 KiB packet in hex is 128 KiB).
 const MAX_LINE: usize = 4 << 20;
+/// Lines read ahead of the requests that await them. The protocol has one answer per request, so
+/// more are a misbehaving program; the bound keeps what it floods us with to a few lines' worth
+/// (the reader thread waits, and the program's pipe fills, instead of our memory).
+const LINES_AHEAD: usize = 4;
 /// How many stderr lines are kept for error messages, and how long each may be.
 const STDERR_LINES: usize = 20;
 const STDERR_LINE_CHARS: usize = 500;
@@ -50,7 +54,7 @@ impl Child {
         let stdout = process.stdout.take().ok_or_else(missing)?;
         let stderr = process.stderr.take().ok_or_else(missing)?;
 
-        let (tx, lines) = mpsc::channel();
+        let (tx, lines) = mpsc::sync_channel(LINES_AHEAD);
         thread::spawn(move || read_lines(stdout, tx));
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let tail = Arc::clone(&stderr_tail);
@@ -161,7 +165,7 @@ impl Drop for Child {
     }
 }
 
-fn read_lines(stdout: impl Read, tx: mpsc::Sender<Line>) {
+fn read_lines(stdout: impl Read, tx: mpsc::SyncSender<Line>) {
     let mut reader = BufReader::new(stdout);
     loop {
         let mut buf = Vec::new();
@@ -183,13 +187,65 @@ fn read_lines(stdout: impl Read, tx: mpsc::Sender<Line>) {
     }
 }
 
-fn keep_tail(stderr: impl Read, tail: Arc<Mutex<VecDeque<String>>>) {
-    for line in BufReader::new(stderr).lines() {
-        let Ok(line) = line else { return };
-        let Ok(mut tail) = tail.lock() else { return };
+/// Keeps the last [`STDERR_LINES`] lines of the program's stderr, each cut to
+/// [`STDERR_LINE_CHARS`] characters, reading in fixed-size chunks: a program that writes hundreds
+/// of MiB without a newline costs one chunk and one cut line (kept as soon as it is cut, ending in
+/// `…`), not the whole line.
+fn keep_tail(mut stderr: impl Read, tail: Arc<Mutex<VecDeque<String>>>) {
+    // At most 4 bytes per character, so a cut line still has its characters.
+    let limit = STDERR_LINE_CHARS * 4;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut line: Vec<u8> = Vec::new();
+    // The current line was cut and kept already; the rest of it is skipped.
+    let mut cut = false;
+    let keep = |line: &[u8], more: bool| {
+        let mut text: String = String::from_utf8_lossy(line)
+            .chars()
+            .take(STDERR_LINE_CHARS)
+            .collect();
+        if more {
+            text.push('…');
+        }
+        let Ok(mut tail) = tail.lock() else {
+            return false;
+        };
         if tail.len() == STDERR_LINES {
             tail.pop_front();
         }
-        tail.push_back(line.chars().take(STDERR_LINE_CHARS).collect());
+        tail.push_back(text);
+        true
+    };
+    loop {
+        let n = match stderr.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mut pieces = chunk.get(..n).unwrap_or_default().split(|&b| b == b'\n');
+        let mut piece = pieces.next();
+        while let Some(bytes) = piece {
+            let next = pieces.next();
+            if !cut {
+                let room = limit.saturating_sub(line.len()).min(bytes.len());
+                line.extend_from_slice(bytes.get(..room).unwrap_or_default());
+                if room < bytes.len() {
+                    cut = true;
+                    if !keep(&line, true) {
+                        return;
+                    }
+                }
+            }
+            // Every piece but the last ended at a newline.
+            if next.is_some() {
+                if !cut && !keep(&line, false) {
+                    return;
+                }
+                line.clear();
+                cut = false;
+            }
+            piece = next;
+        }
+    }
+    if !line.is_empty() && !cut {
+        keep(&line, false);
     }
 }

@@ -74,6 +74,7 @@ impl ExecStack {
                 fdless_states: false,
                 accept_backlog: false,
                 shut_rd: false,
+                profiles: Vec::new(),
             },
         };
         let mut stack = Self {
@@ -104,12 +105,21 @@ impl ExecStack {
             StackError::Adapter(format!("exec: {program}: hello answer lacks {field:?}"))
         };
         let name = hello.name.ok_or_else(|| missing("name"))?;
+        let capabilities = hello.capabilities.ok_or_else(|| missing("capabilities"))?;
+        // Protocol 1 has no way to select a profile per run, so a program that lists profiles
+        // would have scripts judged against a behaviour it was never asked for.
+        if !capabilities.profiles.is_empty() {
+            return Err(StackError::Adapter(format!(
+                "exec: {program}: protocol {PROTOCOL_VERSION} cannot select a profile; leave \
+                 \"profiles\" out of the capabilities (the stack is judged against RFC 9293)"
+            )));
+        }
         Ok(StackInfo {
             // Distinct from an in-process adapter of the same stack in a results matrix.
             name: format!("exec:{name}"),
             version: hello.version.ok_or_else(|| missing("version"))?,
             profile: hello.profile.ok_or_else(|| missing("profile"))?,
-            capabilities: hello.capabilities.ok_or_else(|| missing("capabilities"))?,
+            capabilities,
         })
     }
 

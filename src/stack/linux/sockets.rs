@@ -11,10 +11,11 @@ use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use nix::libc;
 
 use super::blocking::Pending;
+use super::diag;
 use super::sys::{self, RawAddr};
 use crate::stack::{
     Domain, Errno, Fcntl, Fd, Ioctl, ShutdownHow, SockOpt, SockOptName, StackError, Syscall,
-    SyscallOutcome, SyscallOutput,
+    SyscallOutcome, SyscallOutput, TcpState,
 };
 
 /// Largest `read()` buffer the adapter allocates; a script asking for more is not runnable here.
@@ -146,6 +147,24 @@ impl Sockets {
             .iter()
             .filter_map(|(fd, sock)| Some((sys::inode(sock.fd.as_raw_fd()).ok()?, *fd)))
             .collect()
+    }
+
+    /// The TCP state of the socket held as `fd` (`tcpi_state`, the first byte of `TCP_INFO`), `None`
+    /// if the application holds no such fd. One getsockopt: no table is searched.
+    pub(crate) fn tcp_state(&self, fd: Fd) -> Result<Option<TcpState>, StackError> {
+        let Some(sock) = self.open.get(&fd) else {
+            return Ok(None);
+        };
+        let info = sys::getsockopt_bytes(sock.fd.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_INFO, 1)
+            .map_err(|e| StackError::Adapter(format!("TCP_INFO on fd {fd}: {e}")))?;
+        match info.first() {
+            Some(&raw) => diag::state_from_linux(raw).map(Some).ok_or_else(|| {
+                StackError::Adapter(format!("TCP_INFO on fd {fd}: unknown tcpi_state {raw}"))
+            }),
+            None => Err(StackError::Adapter(format!(
+                "TCP_INFO on fd {fd} returned nothing"
+            ))),
+        }
     }
 
     /// Closes every socket (teardown).

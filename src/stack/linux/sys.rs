@@ -8,11 +8,9 @@
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::time::Duration;
 
 use nix::libc;
 
-use crate::clock::{RealClock, SPIN_WINDOW};
 use crate::stack::Errno;
 
 /// The errno of the last failed libc call on this thread.
@@ -224,63 +222,6 @@ pub(crate) fn dup(fd: i32) -> io::Result<std::os::fd::OwnedFd> {
     }
     // SAFETY: `new` is a fresh descriptor owned by nobody else.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(new) })
-}
-
-/// `ppoll` with a timeout of microsecond precision (`None`: wait forever). Returns the number of
-/// ready fds; `EINTR` counts as zero.
-pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
-    let ts = timeout.map(|t| libc::timespec {
-        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: t.subsec_nanos() as libc::c_long,
-    });
-    let ts_ptr = ts
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: fds is a valid slice of pollfd; ts_ptr is null or points at a live timespec.
-    let rc = unsafe {
-        libc::ppoll(
-            fds.as_mut_ptr(),
-            fds.len() as libc::nfds_t,
-            ts_ptr,
-            std::ptr::null(),
-        )
-    };
-    if rc < 0 {
-        let err = io::Error::last_os_error();
-        if err.kind() == io::ErrorKind::Interrupted {
-            return Ok(0);
-        }
-        return Err(err);
-    }
-    Ok(rc as usize)
-}
-
-/// A pollfd entry.
-/// One step of a real-time adapter's `wait`: sleeps until one of `fds` is readable or `until` is
-/// [`SPIN_WINDOW`] away, and spins from there (a sleep wakes up tens of microseconds late).
-/// Returns `false` once `until` has passed.
-pub(crate) fn pause_until(clock: &RealClock, until: Duration, fds: &[i32]) -> io::Result<bool> {
-    let now = clock.now();
-    if now >= until {
-        return Ok(false);
-    }
-    let left = until - now;
-    if left > SPIN_WINDOW {
-        let mut polled: Vec<libc::pollfd> =
-            fds.iter().map(|&fd| pollfd(fd, libc::POLLIN)).collect();
-        poll(&mut polled, Some(left - SPIN_WINDOW))?;
-    } else {
-        std::hint::spin_loop();
-    }
-    Ok(true)
-}
-
-pub(crate) fn pollfd(fd: i32, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    }
 }
 
 /// `accept4(fd, …, SOCK_CLOEXEC)`: the new socket and the peer's address.

@@ -572,6 +572,7 @@ impl Stack for LwipStack {
                 fdless_states: true,
                 accept_backlog: true,
                 shut_rd: true,
+                profiles: Vec::new(),
             },
         }
     }

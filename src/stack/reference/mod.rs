@@ -60,6 +60,18 @@ pub struct ReferenceStack {
     mapped: bool,
 }
 
+/// The behaviour profiles the reference stack can run, default first (`tcp::Profile`).
+pub const PROFILES: &[&str] = &["rfc9293", "rfc793"];
+
+/// The profile called `name`, one of [`PROFILES`].
+pub fn profile(name: &str) -> Option<Profile> {
+    match name {
+        "rfc9293" => Some(Profile::rfc9293()),
+        "rfc793" => Some(Profile::rfc793()),
+        _ => None,
+    }
+}
+
 impl ReferenceStack {
     /// A reference stack that will run `profile`.
     pub fn new(profile: Profile) -> Self {
@@ -168,7 +180,7 @@ impl ReferenceStack {
             }
             Syscall::Close { fd } => done(self.host()?.close(*fd, now), |()| 0),
             Syscall::SetSockOpt { fd, opt } => match host_sockopt(opt) {
-                Ok(opt) => done(self.host()?.setsockopt(*fd, opt), |()| 0),
+                Ok(opt) => done(self.host()?.setsockopt(*fd, opt, now), |()| 0),
                 Err(instead) => instead?,
             },
             Syscall::GetSockOpt { fd, name } => self.getsockopt(*fd, *name)?,
@@ -323,6 +335,7 @@ impl Stack for ReferenceStack {
                 fdless_states: true,
                 accept_backlog: true,
                 shut_rd: true,
+                profiles: PROFILES.iter().map(|p| (*p).to_string()).collect(),
             },
         }
     }
@@ -405,6 +418,16 @@ impl Stack for ReferenceStack {
 
     fn teardown(&mut self) -> Result<(), StackError> {
         self.host = None;
+        self.parked = None;
+        Ok(())
+    }
+
+    /// The host loses its memory and keeps quiet for an MSL ([`Host::restart`]); a parked call
+    /// dies with the process that made it.
+    fn restart(&mut self, now: Duration) -> Result<(), StackError> {
+        self.now = self.now.max(now);
+        let now = self.now;
+        self.host()?.restart(now);
         self.parked = None;
         Ok(())
     }

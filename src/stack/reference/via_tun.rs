@@ -3,7 +3,7 @@
 //!
 //! A userspace stack attached to a TUN *is* the reader and writer of the device's fd, so the harness
 //! cannot share that fd: it has to reach the stack through the kernel. Each run therefore gets a
-//! private network namespace (built with the `linux` adapter's steps, see `linux/netns.rs`) holding
+//! private network namespace (built with the steps of `stack/netns`) holding
 //! two TUN devices and a kernel that routes between them:
 //!
 //! ```text
@@ -32,17 +32,21 @@
 //! therefore drains `tcpref0` before it serves any request: a syscall or state query issued after an
 //! injection sees that injection processed, as in virtual time.
 //!
-//! The stack thread owns a [`ReferenceStack`] and drives it in real time: packets read from
-//! `tcpref0` are injected at the clock's current time, timers run when the clock reaches the host's
-//! `poll_at`, and the thread sleeps in `ppoll` until the earliest of the next timer, the next packet
-//! and the next request (spinning for the last [`SPIN_WINDOW`], like the engine's clock). Syscalls
-//! and state queries reach it over a channel; a call that blocks comes back later as
-//! [`StackEvent::Returned`].
+//! The reference host lives behind a lock that two threads share. The stack thread drives it in
+//! real time: packets read from `tcpref0` are injected at the clock's current time, timers run when
+//! the clock reaches the host's `poll_at`, and the thread sleeps in `ppoll` until the earliest of
+//! the next timer, the next packet and a wake-up (spinning for the last [`SPIN_WINDOW`], like the
+//! engine's clock). The engine's syscalls and state queries do not hand over to that thread — a
+//! hand-off costs a wake-up, 50–80 µs here, on the engine's critical path — but take the lock and
+//! call the host themselves, after handing it whatever the kernel has forwarded to `tcpref0` (so a
+//! request sees every packet injected before it, as in virtual time), then write out what it sent
+//! and wake the stack thread if its next timer may have moved. A call that blocks comes back later
+//! as [`StackEvent::Returned`], reported by whichever thread saw it return.
 
 use std::io::{PipeReader, PipeWriter, Write};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -50,12 +54,12 @@ use nix::libc;
 
 use super::ReferenceStack;
 use crate::clock::{RealClock, SPIN_WINDOW};
-use crate::stack::linux::netns::{self, drain_pipe, nonblocking_pipe, write_sysctl};
-use crate::stack::linux::tun::{TUN_NAME, Tun};
-use crate::stack::linux::{TUN_BUF, is_ipv6_noise, netlink, reaper, sys};
+use crate::stack::netns::poll::{self, drain_pipe, nonblocking_pipe};
+use crate::stack::netns::tun::{TUN_BUF, TUN_NAME, Tun, is_ipv6_noise};
+use crate::stack::netns::{self, netlink, reaper, write_sysctl};
 use crate::stack::{
-    Connection, NetConfig, Outbound, Stack, StackError, StackEvent, StackInfo, Syscall,
-    SyscallOutcome, SyscallProgress, TimeModel,
+    Connection, Endpoint, NetConfig, Outbound, Stack, StackError, StackEvent, StackInfo, Syscall,
+    SyscallOutcome, SyscallProgress, TcpState, TimeModel,
 };
 use crate::tcp::Profile;
 
@@ -69,27 +73,71 @@ pub struct ReferenceTunStack {
     run: Option<Run>,
 }
 
-/// What the engine asks the stack thread.
-enum Request {
-    Syscall {
-        call: Syscall,
-        reply: mpsc::SyncSender<Result<SyscallProgress, StackError>>,
-    },
-    Connections {
-        reply: mpsc::SyncSender<Result<Vec<Connection>, StackError>>,
-    },
-    Stop,
+/// The reference host and its device, shared by the engine's thread and the stack thread.
+#[derive(Debug)]
+struct Host {
+    stack: ReferenceStack,
+    /// The stack's device, `tcpref0`.
+    tun: Tun,
+    buf: Vec<u8>,
+    /// The engine asked the stack thread to stop.
+    stopping: bool,
+}
+
+/// A blocked call that returned, and when.
+type Returned = (Duration, SyscallOutcome);
+
+impl Host {
+    /// Hands the host every packet the kernel has forwarded to it, at the time it is read.
+    fn ingest(&mut self, clock: &RealClock) -> Result<(), StackError> {
+        while let Some(n) = self.tun.recv(&mut self.buf)? {
+            let packet = self.buf.get(..n).unwrap_or_default();
+            if !is_ipv6_noise(packet) {
+                self.stack.inject(clock.now(), packet)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the timers that are due and writes out everything the host sent; returns the blocked
+    /// call that returned meanwhile, if one did.
+    fn flush(&mut self, clock: &RealClock) -> Result<Vec<Returned>, StackError> {
+        let mut returned = Vec::new();
+        loop {
+            let events = self.stack.wait(clock.now())?;
+            if events.is_empty() {
+                return Ok(returned);
+            }
+            for event in events {
+                match event {
+                    StackEvent::Sent(out) => self.tun.send(&out.packet)?,
+                    StackEvent::Returned { outcome, .. } => returned.push((clock.now(), outcome)),
+                }
+            }
+        }
+    }
+}
+
+fn lock(host: &Mutex<Host>) -> Result<MutexGuard<'_, Host>, StackError> {
+    host.lock()
+        .map_err(|_| StackError::Adapter("the reference stack's thread panicked".into()))
 }
 
 /// What the stack thread reports on its own.
 enum Report {
-    /// The blocked call returned.
-    Returned {
-        at: Duration,
-        outcome: SyscallOutcome,
-    },
+    /// The blocked call returned (on a timer, or on a packet the thread handed the host).
+    Returned(Returned),
     /// The thread stopped because the stack or its device failed.
     Failed(StackError),
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Report::Returned((at, outcome)) => write!(f, "Returned({at:?}, {outcome:?})"),
+            Report::Failed(e) => write!(f, "Failed({e})"),
+        }
+    }
 }
 
 /// The stack thread's channel back to the engine: a message and a byte on a pipe to wake `ppoll`.
@@ -113,7 +161,8 @@ struct Run {
     clock: RealClock,
     /// The harness's device, `tun0`.
     tun: Tun,
-    requests: mpsc::Sender<Request>,
+    host: Arc<Mutex<Host>>,
+    /// Wakes the stack thread (its next timer may have moved, or it must stop).
     wake: PipeWriter,
     reports: mpsc::Receiver<Report>,
     reports_wake: PipeReader,
@@ -123,31 +172,8 @@ struct Run {
     buf: Vec<u8>,
 }
 
-impl std::fmt::Debug for Request {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Request::Syscall { .. } => "Syscall",
-            Request::Connections { .. } => "Connections",
-            Request::Stop => "Stop",
-        })
-    }
-}
-
-impl std::fmt::Debug for Report {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Report::Returned { at, outcome } => write!(f, "Returned({at:?}, {outcome:?})"),
-            Report::Failed(e) => write!(f, "Failed({e})"),
-        }
-    }
-}
-
 fn adapter(what: &str) -> impl FnOnce(std::io::Error) -> StackError + '_ {
     move |e| StackError::Adapter(format!("{what}: {e}"))
-}
-
-fn gone() -> StackError {
-    StackError::Adapter("the reference stack's thread has stopped".into())
 }
 
 impl ReferenceTunStack {
@@ -181,8 +207,8 @@ impl Stack for ReferenceTunStack {
         let run = self.run()?;
         run.collect_packets()?;
         run.tun.send(packet)?;
-        // The kernel forwarded the packet to the stack's device inside the write; the stack's
-        // answer comes from another thread and is collected by `wait`.
+        // The kernel forwarded the packet to the stack's device inside the write; the stack thread
+        // wakes up on it, and a request made before that hands it to the host first.
         Ok(())
     }
 
@@ -195,7 +221,7 @@ impl Stack for ReferenceTunStack {
                 return Ok(run.take_events());
             }
             let fds = [run.tun.raw_fd(), run.reports_wake.as_raw_fd()];
-            if !sys::pause_until(&run.clock, until, &fds)? {
+            if !poll::pause_until(&run.clock, until, &fds)? {
                 return Ok(Vec::new());
             }
         }
@@ -204,22 +230,21 @@ impl Stack for ReferenceTunStack {
     fn syscall(&mut self, _now: Duration, call: &Syscall) -> Result<SyscallProgress, StackError> {
         let run = self.run()?;
         run.collect_packets()?;
-        let (reply, rx) = mpsc::sync_channel(1);
-        run.ask(Request::Syscall {
-            call: call.clone(),
-            reply,
-        })?;
-        let progress = run.answer(&rx)?;
-        // The stack wrote what the call sent (connect's SYN, close's FIN) before it answered.
+        let progress = run.with_host(|host, clock| host.stack.syscall(clock.now(), call))?;
+        // The call may have armed a timer earlier than the one the stack thread sleeps towards.
+        run.wake_stack_thread();
+        // What the call sent (connect's SYN, close's FIN) crossed the kernel inside the host's
+        // writes: it is readable on tun0 now.
         run.collect_packets()?;
         Ok(progress)
     }
 
     fn connections(&mut self) -> Result<Vec<Connection>, StackError> {
-        let run = self.run()?;
-        let (reply, rx) = mpsc::sync_channel(1);
-        run.ask(Request::Connections { reply })?;
-        run.answer(&rx)
+        self.run()?.with_host(|host, _| host.stack.connections())
+    }
+
+    fn state(&mut self, of: &Endpoint) -> Result<Option<TcpState>, StackError> {
+        self.run()?.with_host(|host, _| host.stack.state(of))
     }
 
     fn teardown(&mut self) -> Result<(), StackError> {
@@ -239,7 +264,6 @@ impl Drop for ReferenceTunStack {
 impl Run {
     /// Starts the stack thread, which builds the namespace and then serves the run.
     fn start(net: &NetConfig, clock: RealClock, profile: Profile) -> Result<Run, StackError> {
-        let (requests, request_rx) = mpsc::channel();
         let (wake_rx, wake) = nonblocking_pipe().map_err(adapter("pipe"))?;
         let (report_tx, reports) = mpsc::channel();
         let (reports_wake, report_wake) = nonblocking_pipe().map_err(adapter("pipe"))?;
@@ -252,7 +276,9 @@ impl Run {
         let thread = std::thread::Builder::new()
             .name("tcpconf-reference".into())
             .spawn(move || {
-                let built = build_namespace(&net);
+                // Off real-time priority while building (milliseconds of kernel CPU that other
+                // runs' due events would otherwise wait for); it serves at the inherited one.
+                let built = crate::engine::priority::at_normal_priority(|| build_namespace(&net));
                 let (harness, stack_tun) = match built {
                     Ok(tuns) => tuns,
                     Err(e) => {
@@ -260,29 +286,28 @@ impl Run {
                         return;
                     }
                 };
-                if ready_tx.send(Ok(harness)).is_err() {
+                let mut stack = ReferenceStack::new(profile);
+                if let Err(e) = stack.setup(&net, clock) {
                     reaper::release(stack_tun);
+                    let _ = ready_tx.send(Err(e));
                     return;
                 }
-                let mut stack = ReferenceStack::new(profile);
-                let served = stack.setup(&net, clock).and_then(|()| {
-                    let mut thread = StackThread {
-                        stack,
-                        tun: &stack_tun,
-                        clock,
-                        reporter: &reporter,
-                        buf: vec![0; TUN_BUF],
-                    };
-                    thread.serve(&request_rx, wake_rx)
-                });
-                if let Err(e) = served {
+                let host = Arc::new(Mutex::new(Host {
+                    stack,
+                    tun: stack_tun,
+                    buf: vec![0; TUN_BUF],
+                    stopping: false,
+                }));
+                if ready_tx.send(Ok((harness, Arc::clone(&host)))).is_err() {
+                    return;
+                }
+                if let Err(e) = serve(&host, &clock, &reporter, wake_rx) {
                     reporter.send(Report::Failed(e));
                 }
-                reaper::release(stack_tun);
             })
             .map_err(adapter("spawning the reference stack's thread"))?;
-        let tun = match ready_rx.recv() {
-            Ok(Ok(tun)) => tun,
+        let (tun, host) = match ready_rx.recv() {
+            Ok(Ok(ready)) => ready,
             Ok(Err(e)) => {
                 let _ = thread.join();
                 return Err(e);
@@ -297,7 +322,7 @@ impl Run {
         Ok(Run {
             clock,
             tun,
-            requests,
+            host,
             wake,
             reports,
             reports_wake,
@@ -307,20 +332,31 @@ impl Run {
         })
     }
 
-    fn ask(&mut self, request: Request) -> Result<(), StackError> {
-        if self.requests.send(request).is_err() {
-            return Err(self.failure());
-        }
-        let _ = (&self.wake).write(&[1]);
-        Ok(())
+    /// Serves a request on the engine's thread: takes the lock, hands the host what the kernel
+    /// forwarded to it (so the request sees every packet injected before it), runs `f`, and writes
+    /// out what the host sent meanwhile.
+    fn with_host<T>(
+        &mut self,
+        f: impl FnOnce(&mut Host, &RealClock) -> Result<T, StackError>,
+    ) -> Result<T, StackError> {
+        let clock = self.clock;
+        let (answer, returned) = {
+            let mut host = lock(&self.host)?;
+            host.ingest(&clock)?;
+            let answer = f(&mut host, &clock);
+            (answer, host.flush(&clock)?)
+        };
+        self.events.extend(
+            returned
+                .into_iter()
+                .map(|(at, outcome)| StackEvent::Returned { at, outcome }),
+        );
+        answer
     }
 
-    /// The stack thread's answer to the request just sent.
-    fn answer<T>(&mut self, rx: &mpsc::Receiver<Result<T, StackError>>) -> Result<T, StackError> {
-        match rx.recv() {
-            Ok(answer) => answer,
-            Err(_) => Err(self.failure()),
-        }
+    fn wake_stack_thread(&self) {
+        // A full pipe already holds a wake-up.
+        let _ = (&self.wake).write(&[1]);
     }
 
     /// Why the stack thread stopped, if it said so.
@@ -329,9 +365,11 @@ impl Run {
             .try_iter()
             .find_map(|r| match r {
                 Report::Failed(e) => Some(e),
-                Report::Returned { .. } => None,
+                Report::Returned(_) => None,
             })
-            .unwrap_or_else(gone)
+            .unwrap_or_else(|| {
+                StackError::Adapter("the reference stack's thread has stopped".into())
+            })
     }
 
     /// Reads every packet the stack sent through the kernel, stamping each as it is read.
@@ -350,11 +388,14 @@ impl Run {
         drain_pipe(&mut self.reports_wake);
         for report in self.reports.try_iter() {
             match report {
-                Report::Returned { at, outcome } => {
+                Report::Returned((at, outcome)) => {
                     self.events.push(StackEvent::Returned { at, outcome });
                 }
                 Report::Failed(e) => return Err(e),
             }
+        }
+        if self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+            return Err(self.failure());
         }
         Ok(())
     }
@@ -368,11 +409,13 @@ impl Run {
         events
     }
 
-    /// Stops the stack thread (its host, and with it every connection, goes away) and releases the
-    /// harness's device off the engine's path; the stack's device is released by its thread.
+    /// Stops the stack thread and releases both devices off the engine's path (the host, and with
+    /// it every connection, goes away).
     fn shutdown(mut self) -> Result<(), StackError> {
-        let _ = self.requests.send(Request::Stop);
-        let _ = (&self.wake).write(&[1]);
+        if let Ok(mut host) = self.host.lock() {
+            host.stopping = true;
+        }
+        self.wake_stack_thread();
         let joined = match self.thread.take() {
             Some(thread) => thread
                 .join()
@@ -380,6 +423,13 @@ impl Run {
             None => Ok(()),
         };
         reaper::release(self.tun);
+        // The thread has ended, so this is the last reference.
+        if let Ok(host) = Arc::try_unwrap(self.host) {
+            let host = host
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            reaper::release(host.tun);
+        }
         joined
     }
 }
@@ -413,86 +463,37 @@ fn build_namespace(net: &NetConfig) -> Result<(Tun, Tun), StackError> {
     Ok((harness, stack))
 }
 
-/// The reference host at work on its own thread.
-struct StackThread<'a> {
-    stack: ReferenceStack,
-    /// The stack's device, `tcpref0`.
-    tun: &'a Tun,
-    clock: RealClock,
-    reporter: &'a Reporter,
-    buf: Vec<u8>,
-}
-
-impl StackThread<'_> {
-    /// Serves requests, packets and timers until told to stop.
-    fn serve(
-        &mut self,
-        requests: &mpsc::Receiver<Request>,
-        mut wake: PipeReader,
-    ) -> Result<(), StackError> {
-        loop {
-            self.ingest()?;
-            drain_pipe(&mut wake);
-            loop {
-                match requests.try_recv() {
-                    Ok(Request::Syscall { call, reply }) => {
-                        let progress = self.stack.syscall(self.clock.now(), &call);
-                        self.flush()?;
-                        let _ = reply.send(progress);
-                    }
-                    Ok(Request::Connections { reply }) => {
-                        let _ = reply.send(self.stack.connections());
-                    }
-                    Ok(Request::Stop) | Err(mpsc::TryRecvError::Disconnected) => return Ok(()),
-                    Err(mpsc::TryRecvError::Empty) => break,
-                }
-            }
-            self.flush()?;
-            let now = self.clock.now();
-            let left = self.stack.poll_at().map(|at| at.saturating_sub(now));
-            match left {
-                Some(left) if left <= SPIN_WINDOW => std::hint::spin_loop(),
-                _ => {
-                    let mut fds = [
-                        sys::pollfd(self.tun.raw_fd(), libc::POLLIN),
-                        sys::pollfd(wake.as_raw_fd(), libc::POLLIN),
-                    ];
-                    sys::poll(&mut fds, left.map(|l| l - SPIN_WINDOW))?;
-                }
-            }
-        }
-    }
-
-    /// Hands the host every packet the kernel has forwarded to it, at the time it is read. Requests
-    /// are served only after this, so they see every packet the engine injected before them.
-    fn ingest(&mut self) -> Result<(), StackError> {
-        while let Some(n) = self.tun.recv(&mut self.buf)? {
-            let packet = self.buf.get(..n).unwrap_or_default();
-            if !is_ipv6_noise(packet) {
-                self.stack.inject(self.clock.now(), packet)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs the timers that are due and writes out everything the host sent; a blocked call that
-    /// returned is reported to the engine.
-    fn flush(&mut self) -> Result<(), StackError> {
-        loop {
-            let events = self.stack.wait(self.clock.now())?;
-            if events.is_empty() {
+/// The stack thread: runs the host's timers and hands it the packets that arrive while the engine
+/// asks nothing, until told to stop.
+fn serve(
+    host: &Mutex<Host>,
+    clock: &RealClock,
+    reporter: &Reporter,
+    mut wake: PipeReader,
+) -> Result<(), StackError> {
+    loop {
+        drain_pipe(&mut wake);
+        let (left, device) = {
+            let mut host = lock(host)?;
+            if host.stopping {
                 return Ok(());
             }
-            for event in events {
-                match event {
-                    StackEvent::Sent(out) => self.tun.send(&out.packet)?,
-                    StackEvent::Returned { outcome, .. } => {
-                        self.reporter.send(Report::Returned {
-                            at: self.clock.now(),
-                            outcome,
-                        });
-                    }
-                }
+            host.ingest(clock)?;
+            for returned in host.flush(clock)? {
+                reporter.send(Report::Returned(returned));
+            }
+            let now = clock.now();
+            let left = host.stack.poll_at().map(|at| at.saturating_sub(now));
+            (left, host.tun.raw_fd())
+        };
+        match left {
+            Some(left) if left <= SPIN_WINDOW => std::hint::spin_loop(),
+            _ => {
+                let mut fds = [
+                    poll::pollfd(device, libc::POLLIN),
+                    poll::pollfd(wake.as_raw_fd(), libc::POLLIN),
+                ];
+                poll::poll(&mut fds, left.map(|l| l - SPIN_WINDOW))?;
             }
         }
     }

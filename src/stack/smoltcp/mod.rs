@@ -234,6 +234,7 @@ impl Stack for SmoltcpStack {
                 // about a full queue will show as a failure.
                 accept_backlog: true,
                 shut_rd: false,
+                profiles: Vec::new(),
             },
         }
     }

@@ -33,13 +33,6 @@ impl Tcb {
         let profile = cx.profile;
         let mut flags = h.flags;
         let mut seq = h.seq;
-        // Simultaneous open (§3.5 Figure 7, trimming note of §3.10.7.4): the peer's SYN-ACK starts
-        // at IRS; trimming its already-received SYN leaves an ACK that completes the handshake.
-        if self.state == State::SynReceived && flags.has(Flags::SYN | Flags::ACK) && seq == self.irs
-        {
-            flags = flags.without(Flags::SYN);
-            seq += 1;
-        }
         // RFC 7323 §3.2: once timestamps are agreed, a non-RST segment without TSopt is dropped.
         if self.ts_enabled && !flags.has(Flags::RST) && h.options.timestamps.is_none() {
             return;
@@ -48,14 +41,18 @@ impl Tcb {
         let seg_len =
             data.len() as u32 + u32::from(flags.has(Flags::SYN)) + u32::from(flags.has(Flags::FIN));
 
-        // First: sequence number. PAWS (RFC 7323 §5.3 R1) rejects old timestamps like a bad seq.
+        // First: sequence number (Table 6). PAWS (RFC 7323 §5.3 R1) rejects old timestamps like a
+        // bad sequence number. A simultaneous open's SYN,ACK (Figure 7 line 6) repeats the SYN
+        // already received at IRS = RCV.NXT-1: wholly below RCV.NXT, it is unacceptable, answered
+        // with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and dropped; that ACK, and the peer's own ACK
+        // of our SYN,ACK, then complete the handshake.
         let paws_reject = match (self.ts_enabled, h.options.timestamps) {
             (true, Some((val, _))) if !flags.has(Flags::RST) => {
                 (val.wrapping_sub(self.ts_recent) as i32) < 0
             }
             _ => false,
         };
-        let wnd = self.rcv_wnd;
+        let wnd = self.rcv_accept_window();
         let edge = self.rcv_nxt + wnd;
         let mut acceptable = !paws_reject
             && match (seg_len, wnd) {
@@ -73,6 +70,8 @@ impl Tcb {
             acceptable = true;
         }
         if !acceptable {
+            // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
+            // (unless the RST bit is set, if so drop the segment and return)".
             if flags.has(Flags::RST) {
                 return;
             }
@@ -91,7 +90,9 @@ impl Tcb {
         self.keep_probes = 0;
         self.ecn_on_arrival(p);
         // Trim to the window: bytes before RCV.NXT are old, bytes beyond the right edge are not
-        // accepted now (§3.10.7.4 "trimmed ... to fit the window").
+        // accepted now ("trimming off any portions that lie outside the window (including SYN
+        // and FIN) and only processing further if the segment then begins at RCV.NXT"; segments
+        // beginning later are held, SHLD-31).
         if seq < self.rcv_nxt {
             let mut old = self.rcv_nxt - seq;
             if flags.has(Flags::SYN) {
@@ -118,7 +119,9 @@ impl Tcb {
             self.ack_due = AckDue::Now;
         }
 
-        // Second: the RST bit (RFC 5961 §3.2: reset only on an exact match; otherwise challenge).
+        // Second: the RST bit (RFC 5961 §3.2, checks 1-3: out of window was dropped above; reset
+        // only on an exact match of RCV.NXT; otherwise a challenge ACK), in every state of
+        // §3.10.7.4 including SYN-RECEIVED and TIME-WAIT.
         if flags.has(Flags::RST) {
             if profile.rfc5961 && h.seq != self.rcv_nxt {
                 self.challenge_ack(cx, now);
@@ -136,7 +139,8 @@ impl Tcb {
             return;
         }
 
-        // Third: security and compartment — not implemented (no IP security options).
+        // Third: security and compartment. This stack implements no IP security options
+        // (RFC 9293 Appendix A.1), so every segment's compartment matches the TCB's.
 
         // Fourth: the SYN bit.
         if flags.has(Flags::SYN) {
@@ -163,7 +167,7 @@ impl Tcb {
             return;
         }
 
-        // Fifth: the ACK field. Without ACK the segment is dropped.
+        // Fifth: the ACK field. "If the ACK bit is off, drop the segment and return".
         if !flags.has(Flags::ACK) {
             return;
         }
@@ -175,45 +179,39 @@ impl Tcb {
             self.ts_recent = val;
         }
         if self.state == State::SynReceived {
-            // SND.UNA < SEG.ACK =< SND.NXT completes the handshake (9293 erratum of 793's =<).
-            if self.snd_una < h.ack && h.ack <= self.snd_nxt {
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue
+            // processing with the variables below set to: SND.WND <- SEG.WND, SND.WL1 <-
+            // SEG.SEQ, SND.WL2 <- SEG.ACK" (9293's erratum of 793's =<).
+            if h.ack != self.snd_una && h.ack.in_range_incl(self.snd_una, self.snd_nxt) {
                 self.snd_una = h.ack;
                 self.send_ptr = self.send_ptr.max(h.ack);
                 self.rtt
                     .on_ack(h.ack, now, profile.min_rto, profile.max_rto);
-                self.enter_established(now);
-                // RFC 9293 sets the send window from this segment.
+                self.state = State::Established;
+                self.syn_acknowledged(now);
                 self.snd_wnd = u32::from(h.window) << self.snd_wscale;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = h.seq;
                 self.snd_wl2 = h.ack;
-                // Text that came on the SYN is processed now (§3.10.7.2: "queued for
-                // processing later"): accepting it advances RCV.NXT and owes an ACK, which
-                // may be delayed like any in-order text (seventh check, §3.8.6.3).
-                let before = self.rcv_nxt;
-                self.deliver_queued();
-                if self.rcv_nxt != before && self.ack_due == AckDue::No {
-                    self.ack_due = AckDue::Delayed;
-                    self.timers.delayed_ack = Some(now + profile.delayed_ack);
-                }
+                self.deliver_syn_text(now, profile.delayed_ack);
             } else {
+                // "If the segment acknowledgment is not acceptable, form a reset segment
+                // <SEQ=SEG.ACK><CTL=RST> and send it."
                 send_rst_for_ack(cx, self.local, self.remote, h.ack);
                 return;
             }
         }
-        if self.state == State::TimeWait {
-            // "The only thing that can arrive in this state is a retransmission of the remote
-            // FIN. Acknowledge it, and restart the 2 MSL timeout." A retransmitted FIN fails the
-            // sequence check and was answered there; what reaches this step is in-window. Text
-            // or a FIN is acknowledged (its text is then ignored, seventh check); a bare ACK is
-            // not, or two TIME-WAIT ends would acknowledge each other's ACKs forever.
-            self.timers.time_wait = Some(now + profile.time_wait());
-            if seg_len > 0 {
-                self.ack_due = AckDue::Now;
-            }
-        } else {
-            // RFC 5961 §5 (MAY-12): SND.UNA − MAX.SND.WND =< SEG.ACK =< SND.NXT, else ACK and drop.
-            if h.ack > self.snd_nxt {
+        // SND.UNA =< SEG.ACK =< SND.NXT is acceptable; below SND.UNA is a duplicate; anything else
+        // (including an ACK exactly 2^31 away, which compares neither way) "acks something not
+        // yet sent". RFC 5961 §5 (MAY-12), in every synchronized state: "TCP stacks that
+        // implement RFC 5961 MUST add an input check that the ACK value is acceptable only if it
+        // is in the range of ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT). All incoming
+        // segments whose ACK value doesn't satisfy the above condition MUST be discarded and an
+        // ACK sent back." RFC 793's TIME-WAIT has no ACK check (its only rule follows).
+        let checks_ack = self.state != State::TimeWait || profile.rfc5961;
+        if checks_ack && !h.ack.in_range_incl(self.snd_una, self.snd_nxt) {
+            let duplicate = h.ack < self.snd_una;
+            if !duplicate {
                 self.send_ack(cx, now);
                 return;
             }
@@ -221,6 +219,22 @@ impl Tcb {
                 self.challenge_ack(cx, now);
                 return;
             }
+        }
+        if self.state == State::TimeWait {
+            // "The only thing that can arrive in this state is a retransmission of the remote
+            // FIN. Acknowledge it, and restart the 2 MSL timeout." A retransmitted FIN fails the
+            // sequence check and was answered there; what reaches this step is in-window. Text
+            // or a FIN is acknowledged (its text is then ignored, seventh check) and only a FIN
+            // restarts the timer (eighth check); a bare ACK is neither answered (two TIME-WAIT ends
+            // would acknowledge each other's ACKs forever) nor allowed to stretch TIME-WAIT past
+            // 2 MSL (MUST-13).
+            if flags.has(Flags::FIN) {
+                self.timers.time_wait = Some(now + profile.time_wait());
+            }
+            if seg_len > 0 {
+                self.ack_due = AckDue::Now;
+            }
+        } else {
             let pure = data.is_empty() && !flags.has(Flags::FIN);
             self.process_ack(cx, now, h.seq, h.ack, h.window, pure);
             self.ecn_on_ack(h.flags);
@@ -292,11 +306,18 @@ impl Tcb {
         if self.snd_una < ack {
             let acked = ack - self.snd_una;
             let fin_covered = self.fin_seq.is_some_and(|f| ack > f);
-            let data_acked = (acked - u32::from(fin_covered)).min(self.tx.len() as u32);
+            // FIN-WAIT-1 after a CLOSE in SYN-RECEIVED: this ACK may cover our SYN too.
+            let syn_covered = !self.syn_acked;
+            let controls = u32::from(fin_covered) + u32::from(syn_covered);
+            let data_acked = acked.saturating_sub(controls).min(self.tx.len() as u32);
             self.tx.consume(data_acked as usize);
             self.snd_una = ack;
             self.send_ptr = self.send_ptr.max(ack);
             self.rtt.on_ack(ack, now, profile.min_rto, profile.max_rto);
+            if syn_covered {
+                self.syn_acknowledged(now);
+                self.deliver_syn_text(now, profile.delayed_ack);
+            }
             match self.cc.recover {
                 Some(recover) if ack >= recover => {
                     let flight = self.snd_nxt - self.snd_una;
@@ -309,7 +330,9 @@ impl Tcb {
                 }
                 None => self.cc.on_ack(acked, smss),
             }
-            self.backoff = 0;
+            // Progress: the R1/R2 count starts over. The RTO keeps its backoff until a new RTT
+            // sample (Karn; RFC 6298 §5), which `rtt.on_ack` took if this ACK allowed one.
+            self.retries = 0;
             self.progress_at = now;
             // RFC 6298 §5.3: restart the timer for the data still outstanding.
             self.timers.rtx = None;
@@ -346,8 +369,10 @@ impl Tcb {
             self.max_snd_wnd = self.max_snd_wnd.max(wnd);
         }
         if self.snd_wnd == 0 {
-            // MUST-37: a peer that keeps answering zero-window probes keeps the connection.
+            // MUST-37: a peer that keeps answering zero-window probes keeps the connection; data
+            // beyond its closed window going unacknowledged is no reason to time out (SHLD-17).
             self.progress_at = now;
+            self.retries = 0;
         }
     }
 
@@ -415,8 +440,20 @@ impl Tcb {
         }
     }
 
+    /// Text that came on the peer's SYN, queued "for processing later" (§3.10.7.2-3), is
+    /// processed once our SYN is acknowledged: accepting it advances RCV.NXT and owes an ACK,
+    /// which may be delayed like any in-order text (seventh check, §3.8.6.3).
+    pub(super) fn deliver_syn_text(&mut self, now: Duration, delack: Duration) {
+        let before = self.rcv_nxt;
+        self.deliver_queued();
+        if self.rcv_nxt != before && self.ack_due == AckDue::No {
+            self.ack_due = AckDue::Delayed;
+            self.timers.delayed_ack = Some(now + delack);
+        }
+    }
+
     /// The peer's FIN is now in order (§3.10.7.4 eighth check).
-    fn fin_reached(&mut self, profile: &crate::tcp::Profile, now: Duration) {
+    pub(super) fn fin_reached(&mut self, profile: &crate::tcp::Profile, now: Duration) {
         self.peer_fin = None;
         self.rcv_nxt += 1;
         self.eof = true;

@@ -6,18 +6,28 @@ use std::time::Duration;
 use super::{Ctx, State, Tcb};
 
 impl Tcb {
-    /// CLOSE (§3.10.4) from the application giving up its fd. `abort` is SO_LINGER {1,0}.
+    /// CLOSE (§3.10.4) from the application giving up its fd. `abort` is SO_LINGER {1,0}, which
+    /// the socket API makes an ABORT (§3.10.5).
     pub fn close(&mut self, cx: &mut Ctx<'_>, now: Duration, abort: bool) {
         self.app_closed = true;
         let unread = !self.rx.is_empty() || !self.ooo.is_empty();
         match self.state {
+            // LISTEN is the host's listener (`Host::close`); CLOSING, LAST-ACK and TIME-WAIT:
+            // "Respond with 'error: connection closing'" -- the fd goes, the connection finishes.
+            // ABORT would delete a TIME-WAIT TCB; MUST-13 keeps it, and no socket call aborts a
+            // connection in TIME-WAIT on Linux either.
             State::Closed | State::Listen | State::TimeWait => {}
-            // "Delete the TCB and return 'error: closing' responses to any queued SENDs."
+            // SYN-SENT: "Delete the TCB and return 'error: closing' responses to any queued
+            // SENDs, or RECEIVEs" (ABORT: the same, with nothing sent).
             State::SynSent => self.delete(),
             _ if abort => self.abort(cx),
+            // SHLD-3: "If such a host issues a CLOSE call while received data is still pending
+            // in TCP [...] its TCP implementation SHOULD send a RST to show that data was lost".
             _ if unread && cx.profile.rst_on_discard && self.state.is_synchronized() => {
                 self.abort(cx)
             }
+            // SYN-RECEIVED, ESTABLISHED, CLOSE-WAIT: a FIN after the queued data; FIN-WAIT-1/2:
+            // "an 'ok' response would be acceptable, too, as long as a second FIN is not emitted".
             _ => self.shutdown_write(cx, now),
         }
     }
@@ -41,9 +51,11 @@ impl Tcb {
     /// SHUT_WR: queue a FIN after the data (ESTABLISHED → FIN-WAIT-1, CLOSE-WAIT → LAST-ACK).
     pub fn shutdown_write(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         let next = match self.state {
-            // §3.10.4: with our SYN unacknowledged the FIN is queued until ESTABLISHED.
-            State::SynReceived => State::SynReceived,
-            State::Established => State::FinWait1,
+            // §3.10.4 SYN-RECEIVED: "If no SENDs have been issued and there is no pending data
+            // to send, then form a FIN segment and send it, and enter FIN-WAIT-1 state". SEND in
+            // SYN-RECEIVED would block (`Host::send`), so nothing is ever pending here: the FIN
+            // goes now, after the SYN,ACK and before its ACK.
+            State::SynReceived | State::Established => State::FinWait1,
             State::CloseWait => State::LastAck,
             State::SynSent => {
                 self.delete();

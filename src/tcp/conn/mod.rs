@@ -172,6 +172,8 @@ struct Timers {
     delayed_ack: Option<Duration>,
     keepalive: Option<Duration>,
     time_wait: Option<Duration>,
+    /// The host's quiet time after a restart (RFC 9293 §3.4.3): nothing is sent before it ends.
+    quiet: Option<Duration>,
 }
 
 /// A transmission control block.
@@ -197,11 +199,18 @@ pub struct Tcb {
     max_snd_wnd: u32,
     /// Sequence number of our FIN once it has been sent.
     fin_seq: Option<Seq>,
+    /// Our SYN has been acknowledged (SND.UNA > ISS). Until then the first octet of `tx` is
+    /// ISS+1, not SND.UNA; a FIN sent in FIN-WAIT-1 after a CLOSE in SYN-RECEIVED (§3.10.4) can
+    /// precede that ACK.
+    syn_acked: bool,
 
     // Receive sequence space.
     irs: Seq,
     rcv_nxt: Seq,
     rcv_wnd: u32,
+    /// RCV.NXT + the window as last advertised: the right edge a receiver "SHOULD NOT" move left
+    /// (SHLD-14). `None` until the first ACK, and after SO_RCVBUF shrank the buffer.
+    rcv_adv: Option<Seq>,
     last_ack_sent: Seq,
     ack_due: AckDue,
     /// Bytes received since the last ACK we sent (SHLD-19).
@@ -249,13 +258,19 @@ pub struct Tcb {
     timers: Timers,
     rtt: RttEstimator,
     cc: Congestion,
-    /// Consecutive retransmission timeouts (RFC 6298 §5.5 backoff exponent).
-    backoff: u32,
+    /// Consecutive retransmission timeouts of the segment at SND.UNA without progress (R1 of
+    /// §3.8.3, TCP_SYNCNT). The RTO's own backoff lives in `rtt` (RFC 6298 §5.5).
+    retries: u32,
     /// When the data (or SYN) now outstanding was first sent, or the last ACK made progress.
     progress_at: Duration,
     syn_retransmitted: bool,
     last_recv_at: Duration,
+    /// When keep-alives were last switched on: the idle interval of MUST-26 cannot have begun
+    /// before the mechanism existed (Linux also counts from the setsockopt).
+    keep_since: Duration,
+    /// Unanswered keep-alive probes, and when the last one left.
     keep_probes: u32,
+    keep_probe_at: Duration,
     /// Start and count of the current challenge-ACK budget period (RFC 5961 §7).
     challenge_window: (Duration, u32),
 }
@@ -288,9 +303,11 @@ impl Tcb {
             snd_wl2: Seq(0),
             max_snd_wnd: 0,
             fin_seq: None,
+            syn_acked: false,
             irs: Seq(0),
             rcv_nxt: Seq(0),
             rcv_wnd: 0,
+            rcv_adv: None,
             last_ack_sent: Seq(0),
             ack_due: AckDue::No,
             unacked_bytes: 0,
@@ -318,11 +335,13 @@ impl Tcb {
             timers: Timers::default(),
             rtt: RttEstimator::new(profile.initial_rto),
             cc: Congestion::new(u32::from(default_mss)),
-            backoff: 0,
+            retries: 0,
             progress_at: now,
             syn_retransmitted: false,
             last_recv_at: now,
+            keep_since: now,
             keep_probes: 0,
+            keep_probe_at: now,
             challenge_window: (now, 0),
         }
     }
@@ -366,7 +385,7 @@ impl Tcb {
 
     /// Consecutive retransmission timeouts without progress.
     pub fn retransmissions(&self) -> u32 {
-        self.backoff
+        self.retries
     }
 
     /// Effective MSS for sending, for getsockopt(TCP_MAXSEG).
@@ -387,7 +406,7 @@ impl Tcb {
     /// Earliest timer deadline.
     pub fn poll_at(&self) -> Option<Duration> {
         let t = &self.timers;
-        [t.rtx, t.delayed_ack, t.keepalive, t.time_wait]
+        [t.rtx, t.delayed_ack, t.keepalive, t.time_wait, t.quiet]
             .into_iter()
             .flatten()
             .min()
@@ -412,8 +431,8 @@ impl Tcb {
         }
         if self.state.is_synchronized() {
             let in_flight = self.snd_nxt - self.snd_una;
-            let fin = u32::from(self.fin_seq.is_some());
-            if in_flight as usize > self.tx.len() + fin as usize {
+            let controls = u32::from(self.fin_seq.is_some()) + u32::from(!self.syn_acked);
+            if in_flight as usize > self.tx.len() + controls as usize {
                 return Err(format!(
                     "{} bytes in flight but only {} buffered",
                     in_flight,
@@ -423,11 +442,23 @@ impl Tcb {
             if self.ooo.highest() as usize > self.rx.free() {
                 return Err("out-of-order data beyond the receive buffer".into());
             }
-            if self.rcv_wnd as usize > self.rx.free() {
+            if self.rcv_accept_window() as usize > self.rx.free() {
                 return Err(format!(
                     "RCV.WND {} exceeds free space {}",
-                    self.rcv_wnd,
+                    self.rcv_accept_window(),
                     self.rx.free()
+                ));
+            }
+            // SHLD-14, with RFC 7323 §2.4's allowance: a scaled window may retract by less than
+            // one unit, never more; an unscaled one not at all.
+            let edge = self.rcv_nxt + (u32::from(self.window_field(false)) << self.rcv_wscale);
+            let unit = 1u32 << self.rcv_wscale;
+            if let Some(adv) = self.rcv_adv
+                && edge + (unit - 1) < adv
+            {
+                return Err(format!(
+                    "SHLD-14: the next ACK would move the right window edge left, from {adv} to \
+                     {edge}"
                 ));
             }
         }
@@ -459,12 +490,47 @@ impl Tcb {
         mss.saturating_sub(opts).max(1)
     }
 
+    /// RCV.WND as advertised, rounded up to the window scale's unit: a scaled window field counts
+    /// in units of 2^Rcv.Wind.Shift, and rounding the shrinking RCV.WND down would move the right
+    /// edge left by up to a unit as each octet arrives (SHLD-14: "A TCP receiver SHOULD NOT shrink
+    /// the window"). Rounded up, every edge advertised since the window last opened lies within a
+    /// unit above that opening's edge; [`Tcb::rcv_wnd_for`] keeps the buffer room for it.
+    fn rcv_window(&self) -> u32 {
+        let unit = 1u32 << self.rcv_wscale;
+        self.rcv_wnd.div_ceil(unit) * unit
+    }
+
+    /// The window the sequence test accepts: RCV.WND as advertised, and never less than the
+    /// largest right edge ever advertised. RFC 7323 §2.4: with a scale, an ACK can retract the
+    /// window by less than a unit, and "the receiver must honor, as in a window, any segment that
+    /// would have been in window for any ACK sent by the receiver".
+    fn rcv_accept_window(&self) -> u32 {
+        let promised = self
+            .rcv_adv
+            .filter(|&adv| adv > self.rcv_nxt)
+            .map_or(0, |adv| adv - self.rcv_nxt);
+        self.rcv_window().max(promised)
+    }
+
+    /// The RCV.WND to offer from `free` octets of buffer: no more than the scaled field can say,
+    /// a whole number of scale units, and one unit less one octet to spare, so that
+    /// [`Tcb::rcv_window`] never advertises room the buffer lacks (no slack without scaling).
+    fn rcv_wnd_for(&self, free: usize) -> u32 {
+        let unit = 1u32 << self.rcv_wscale;
+        let max = 65535u32 << self.rcv_wscale;
+        let w = u32::try_from(free)
+            .unwrap_or(u32::MAX)
+            .saturating_sub(unit - 1)
+            .min(max);
+        w - w % unit
+    }
+
     /// The window field for an outgoing segment (RFC 7323 §2.3: never scaled on a SYN).
     fn window_field(&self, syn: bool) -> u16 {
         if syn {
             self.rcv_wnd.min(65535) as u16
         } else {
-            (self.rcv_wnd >> self.rcv_wscale).min(65535) as u16
+            (self.rcv_window() >> self.rcv_wscale).min(65535) as u16
         }
     }
 
@@ -500,6 +566,14 @@ impl Tcb {
     /// Bookkeeping after a segment left: an ACK carried on it satisfies any ACK owed.
     fn after_emit(&mut self, flags: Flags) {
         if flags.has(Flags::ACK) {
+            let window = u32::from(self.window_field(flags.has(Flags::SYN)));
+            let shift = if flags.has(Flags::SYN) {
+                0
+            } else {
+                self.rcv_wscale
+            };
+            let edge = self.rcv_nxt + (window << shift);
+            self.rcv_adv = Some(self.rcv_adv.map_or(edge, |a| a.max(edge)));
             self.last_ack_sent = self.rcv_nxt;
             self.ack_due = AckDue::No;
             self.unacked_bytes = 0;
@@ -514,13 +588,21 @@ impl Tcb {
         self.after_emit(flags);
     }
 
-    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, sent now.
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, sent now. SND.NXT, not the send pointer: while
+    /// go-back-N retransmits from SND.UNA after a timeout, SND.NXT still names the next new
+    /// octet (§3.10.7.4 first and seventh steps write `<SEQ=SND.NXT>`).
     fn send_ack(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         let opts = Options {
             timestamps: self.ts_option(now),
             ..Options::default()
         };
-        self.emit(cx, self.send_ptr, Flags::ACK, opts);
+        self.emit(cx, self.snd_nxt, Flags::ACK, opts);
+    }
+
+    /// Sequence number of the first octet in `tx`: SND.UNA, or ISS+1 while our SYN is
+    /// unacknowledged.
+    fn data_start(&self) -> Seq {
+        self.snd_una + u32::from(!self.syn_acked)
     }
 
     /// An RFC 5961 challenge ACK, within the per-connection budget (RFC 5961 §7).

@@ -16,20 +16,26 @@ use crate::tcp::seq::Seq;
 const MIN_PEER_MSS: u16 = 48;
 
 impl Tcb {
-    /// Active OPEN (§3.10.1): select an ISS, send `<SEQ=ISS><CTL=SYN>`, enter SYN-SENT.
+    /// Active OPEN (§3.10.1): select an ISS, send `<SEQ=ISS><CTL=SYN>`, enter SYN-SENT. During
+    /// the host's quiet time after a restart (`quiet_until`, §3.4.3: "delay emitting any TCP
+    /// segments for at least the agreed MSL") the SYN waits until it ends; `iss` is the clock's
+    /// value then.
     pub fn connect(
         cx: &mut Ctx<'_>,
         settings: SockSettings,
-        local: SocketAddr,
-        remote: SocketAddr,
+        (local, remote): (SocketAddr, SocketAddr),
         iss: Seq,
         now: Duration,
+        quiet_until: Option<Duration>,
     ) -> Tcb {
         let mut tcb = Tcb::new(cx.profile, settings, local, remote, iss, now);
         tcb.state = State::SynSent;
         tcb.rcv_wscale = cx.profile.window_scale.map_or(0, |w| w.min(MAX_WSCALE));
         tcb.init_rcv_wnd();
-        tcb.output(cx, now);
+        match quiet_until.filter(|&t| t > now) {
+            Some(t) => tcb.timers.quiet = Some(t),
+            None => tcb.output(cx, now),
+        }
         tcb
     }
 
@@ -64,8 +70,7 @@ impl Tcb {
 
     /// RCV.WND before any data: the buffer, within what the scale can express.
     fn init_rcv_wnd(&mut self) {
-        let max = 65535u32 << self.rcv_wscale;
-        self.rcv_wnd = (self.rx.capacity() as u32).min(max);
+        self.rcv_wnd = self.rcv_wnd_for(self.rx.capacity());
     }
 
     /// Records the peer's SYN: IRS, RCV.NXT, the unscaled window (RFC 7323 §2.2), and queues any
@@ -158,19 +163,17 @@ impl Tcb {
     /// SEGMENT ARRIVES in SYN-SENT (§3.10.7.3).
     pub(super) fn on_syn_sent(&mut self, cx: &mut Ctx<'_>, now: Duration, p: &Packet<'_>) {
         let h = &p.tcp;
-        // First: check the ACK bit.
-        let ack_ok = if h.flags.has(Flags::ACK) {
-            if h.ack <= self.iss || h.ack > self.snd_nxt {
-                if !h.flags.has(Flags::RST) {
-                    send_rst_for_ack(cx, self.local, self.remote, h.ack);
-                }
-                return;
+        // First: check the ACK bit. "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless
+        // the RST bit is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>". As a
+        // range, so that an ACK 2^31 away (comparable neither way) is refused too; with SND.UNA =
+        // ISS what is left is "SND.UNA < SEG.ACK =< SND.NXT" (9293's erratum of 793's =<).
+        let ack_ok = h.flags.has(Flags::ACK);
+        if ack_ok && (h.ack == self.iss || !h.ack.in_range_incl(self.iss, self.snd_nxt)) {
+            if !h.flags.has(Flags::RST) {
+                send_rst_for_ack(cx, self.local, self.remote, h.ack);
             }
-            // SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 erratum; RFC 793 wrote SND.UNA =< SEG.ACK).
-            self.snd_una < h.ack
-        } else {
-            false
-        };
+            return;
+        }
         // Second: the RST bit. Valid only if it acknowledges our SYN (RFC 5961 §3.2; RFC 9293's
         // "check SEQ = RCV.NXT" cannot apply before RCV.NXT exists).
         if h.flags.has(Flags::RST) {
@@ -179,7 +182,8 @@ impl Tcb {
             }
             return;
         }
-        // Third: security/compartment — not implemented (no IP security option support).
+        // Third: security/compartment. No IP security options are implemented (Appendix A.1):
+        // every compartment matches.
         // Fourth: the SYN bit.
         if !h.flags.has(Flags::SYN) {
             // Fifth: neither SYN nor RST: drop.
@@ -198,16 +202,24 @@ impl Tcb {
         self.accept_peer_syn(p);
         self.last_recv_at = now;
         if ack_ok {
-            // Our SYN is acknowledged: ESTABLISHED, ACK the SYN (and anything queued with it).
+            // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to
+            // ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
             self.snd_una = h.ack;
             self.send_ptr = self.send_ptr.max(h.ack);
             self.rtt
                 .on_ack(h.ack, now, profile.min_rto, profile.max_rto);
-            self.enter_established(now);
+            self.state = State::Established;
+            self.syn_acknowledged(now);
             self.snd_wl1 = h.seq;
             self.snd_wl2 = h.ack;
             self.ack_due = AckDue::Now;
+            // "If there are other controls or text in the segment, then continue processing at
+            // the sixth step under Section 3.10.7.4": the text (seventh) and a FIN (eighth: to
+            // CLOSE-WAIT, the ACK covering it).
             self.deliver_queued();
+            if self.peer_fin == Some(self.rcv_nxt) {
+                self.fin_reached(profile, now);
+            }
             self.output(cx, now);
         } else {
             // Simultaneous open (MUST-10): SYN-RECEIVED, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
@@ -218,16 +230,12 @@ impl Tcb {
         }
     }
 
-    /// Common bookkeeping when the handshake completes.
-    pub(super) fn enter_established(&mut self, now: Duration) {
-        // A CLOSE issued in SYN-RECEIVED takes effect now (§3.10.4).
-        self.state = if self.fin_queued {
-            State::FinWait1
-        } else {
-            State::Established
-        };
+    /// Our SYN has been acknowledged: the handshake's timer bookkeeping, in ESTABLISHED or in
+    /// FIN-WAIT-1 after a CLOSE in SYN-RECEIVED.
+    pub(super) fn syn_acknowledged(&mut self, now: Duration) {
+        self.syn_acked = true;
         self.timers.rtx = None;
-        self.backoff = 0;
+        self.retries = 0;
         self.progress_at = now;
         if self.syn_retransmitted {
             self.rtt.after_syn_retransmission();

@@ -17,15 +17,22 @@ impl Tcb {
     /// `force` lets one segment bypass Nagle and SWS avoidance (the override timeout of
     /// §3.8.6.2.1).
     pub(super) fn output_with(&mut self, cx: &mut Ctx<'_>, now: Duration, force: bool) {
+        if self.timers.quiet.is_some() {
+            return;
+        }
         match self.state {
             State::Closed | State::Listen => return,
-            State::SynSent | State::SynReceived => {
-                if self.send_ptr == self.iss {
+            State::TimeWait => {}
+            state => {
+                // The SYN (or SYN,ACK) goes first when it is due: initially, after its timeout,
+                // and in FIN-WAIT-1 reached by a CLOSE in SYN-RECEIVED before it was ACKed.
+                if !self.syn_acked && self.send_ptr == self.iss {
                     self.send_syn(cx, now);
                 }
+                if state.is_synchronized() {
+                    self.send_data(cx, now, force);
+                }
             }
-            State::TimeWait => {}
-            _ => self.send_data(cx, now, force),
         }
         if self.ack_due == AckDue::Now && self.state != State::SynSent {
             self.send_ack(cx, now);
@@ -53,11 +60,15 @@ impl Tcb {
     fn send_data(&mut self, cx: &mut Ctx<'_>, now: Duration, mut force: bool) {
         let smss = self.eff_snd_mss();
         loop {
-            let sent_off = self.send_ptr - self.snd_una;
+            let sent_off = self.send_ptr - self.data_start();
             let buffered = self.tx.len() as u32;
-            let data_end = self.snd_una + buffered;
+            let data_end = self.data_start() + buffered;
             let unsent = buffered.saturating_sub(sent_off);
-            let usable = self.snd_wnd.min(self.cc.cwnd).saturating_sub(sent_off);
+            // The usable window U = SND.UNA + SND.WND - SND.NXT (§3.8.6.2.1); a window the peer
+            // shrank below what is in flight makes it zero, not negative (MUST-34), so no new data
+            // goes (SHLD-15).
+            let in_flight = self.send_ptr - self.snd_una;
+            let usable = self.snd_wnd.min(self.cc.cwnd).saturating_sub(in_flight);
             let len = unsent.min(usable).min(smss);
             // FIN follows the last byte, once, unless already acknowledged (§3.10.4).
             let fin = self.fin_queued && !self.fin_acked() && self.send_ptr + len == data_end;
@@ -65,29 +76,34 @@ impl Tcb {
                 break;
             }
             if !force && !fin && len < smss && self.send_ptr == self.snd_nxt {
-                // New data smaller than a segment: Nagle (nothing unacknowledged, or
-                // TCP_NODELAY) and SWS avoidance (all queued data fits, or at least half the
-                // largest window the peer offered).
-                let pushes_all = len == unsent;
+                // New data smaller than a full-sized segment (rule 1 of §3.8.6.2.1 fails). Rules
+                // 2 and 3 both carry the bracket "[SND.NXT = SND.UNA and]" that Nagle imposes
+                // (§3.7.4: with data unacknowledged, buffer "until the outstanding data has been
+                // acknowledged or until [...] a full-sized segment"), dropped by TCP_NODELAY
+                // (MUST-17). Rule 2: all queued data fits (D <= U; without a PUSH call every
+                // write is pushed, MUST-60). Rule 3: at least Fs = 1/2 of Max(SND.WND).
                 let nagle_ok = self.settings.nodelay || self.snd_nxt == self.snd_una;
+                let pushes_all = len == unsent;
                 let half_window = self.max_snd_wnd > 0 && len >= self.max_snd_wnd / 2;
-                if !((pushes_all && nagle_ok) || half_window) {
+                if !(nagle_ok && (pushes_all || half_window)) {
                     break;
                 }
             }
+            self.send_segment(cx, now, len, fin, force);
             force = false;
-            self.send_segment(cx, now, len, fin);
         }
     }
 
-    /// Emits `len` bytes from the send pointer (plus FIN), ACK set, PSH on the last queued byte.
-    fn send_segment(&mut self, cx: &mut Ctx<'_>, now: Duration, len: u32, fin: bool) {
-        let sent_off = self.send_ptr - self.snd_una;
-        let data_end = self.snd_una + self.tx.len() as u32;
+    /// Emits `len` bytes from the send pointer (plus FIN), ACK set, PSH on the last queued byte
+    /// and on a segment the SWS override timeout forced out (its data was pushed, MUST-60, and
+    /// waited: deliver it promptly, as BSD and Linux mark such segments too).
+    fn send_segment(&mut self, cx: &mut Ctx<'_>, now: Duration, len: u32, fin: bool, forced: bool) {
+        let sent_off = self.send_ptr - self.data_start();
+        let data_end = self.data_start() + self.tx.len() as u32;
         let retransmission = self.send_ptr < self.snd_nxt;
         let (ecn_flags, ect) = self.ecn_for_data(len, retransmission);
         let mut flags = Flags::ACK | ecn_flags;
-        if len > 0 && self.send_ptr + len == data_end {
+        if len > 0 && (forced || self.send_ptr + len == data_end) {
             // MUST-61: PSH on the last buffered segment (no PUSH call in this API).
             flags = flags | Flags::PSH;
         }
@@ -134,38 +150,34 @@ impl Tcb {
         // Only data already sent once is retransmitted.
         let sent = self.snd_nxt - self.snd_una;
         let len = (self.tx.len() as u32).min(smss).min(sent);
-        let data_end = self.snd_una + self.tx.len() as u32;
+        let data_end = self.data_start() + self.tx.len() as u32;
         let fin = self.fin_seq == Some(data_end) && self.snd_una + len == data_end;
         if len == 0 && !fin {
             return;
         }
         let saved = self.send_ptr;
         self.send_ptr = self.snd_una;
-        self.send_segment(cx, now, len, fin);
+        self.send_segment(cx, now, len, fin, false);
         self.send_ptr = self.send_ptr.max(saved);
     }
 
-    /// Zero-window probe (§3.8.6.1, MUST-36): one octet at SND.UNA beyond the closed window.
+    /// Zero-window probe (§3.8.6.1, MUST-36): one octet at SND.UNA beyond the closed window, new
+    /// data if nothing is in flight, else a retransmission of the first octet outstanding ("at
+    /// least one octet of new data (if available), or retransmit").
     pub(super) fn send_probe(&mut self, cx: &mut Ctx<'_>, now: Duration) {
         if self.tx.is_empty() {
             return;
         }
         let saved = self.send_ptr;
         self.send_ptr = self.snd_una;
-        self.send_segment(cx, now, 1, false);
+        self.send_segment(cx, now, 1, false, false);
         self.send_ptr = self.send_ptr.max(saved);
     }
 
     /// Unsent data or an unsent FIN is waiting.
     fn has_unsent(&self) -> bool {
-        let data_end = self.snd_una + self.tx.len() as u32;
+        let data_end = self.data_start() + self.tx.len() as u32;
         self.send_ptr < data_end || (self.fin_queued && self.fin_seq.is_none())
-    }
-
-    /// The backed-off RTO (RFC 6298 §5.5), capped at the profile's maximum.
-    pub(super) fn backed_off_rto(&self, cx: &Ctx<'_>) -> Duration {
-        let factor = 1u32 << self.backoff.min(16);
-        (self.rtt.rto() * factor).min(cx.profile.max_rto)
     }
 
     fn arm_timers(&mut self, cx: &mut Ctx<'_>, now: Duration) {
@@ -174,24 +186,43 @@ impl Tcb {
         if outstanding || waiting {
             // Retransmission (§3.8.1), or persist/SWS override when nothing is in flight.
             if self.timers.rtx.is_none() {
-                self.timers.rtx = Some(now + self.backed_off_rto(cx));
+                let mut at = now + self.rtt.backed_off(cx.profile.max_rto);
+                if let Some(limit) = self.settings.user_timeout.filter(|_| outstanding) {
+                    // §3.10.8: the connection is aborted when the user timeout expires, not at
+                    // the first retransmission timeout after it.
+                    at = at.min(self.progress_at.saturating_add(limit).max(now));
+                }
+                self.timers.rtx = Some(at);
             }
         } else {
             self.timers.rtx = None;
         }
-        self.arm_keepalive();
+        self.arm_keepalive(now);
     }
 
-    /// Keep-alive deadline (§3.8.4, MUST-26): the idle interval counts from the last segment
-    /// received, so it needs no `now` and can be re-armed whenever the settings change.
-    pub(super) fn arm_keepalive(&mut self) {
+    /// Keep-alive deadline (§3.8.4). MUST-26: "only sent when no sent data is outstanding, and no
+    /// data or acknowledgment packets have been received for the connection within an interval":
+    /// armed only while nothing is outstanding or queued (the retransmission and persist timers
+    /// cover the rest; the ACK that empties the queue restarts the interval). The first probe
+    /// follows the idle time, counted from the last segment received or from when keep-alives
+    /// were switched on; each further one TCP_KEEPINTVL after the previous; never in the past
+    /// (an idle time shortened below the time already idle probes at once, then at intervals).
+    pub(super) fn arm_keepalive(&mut self, now: Duration) {
+        let idle = self.snd_nxt == self.snd_una && self.tx.is_empty() && !self.fin_queued;
         self.timers.keepalive = (self.settings.keepalive
+            && idle
             && matches!(self.state, State::Established | State::CloseWait))
         .then(|| {
             // Saturating: the times come from setsockopt and may be absurdly large.
-            self.last_recv_at
-                .saturating_add(self.settings.keep_idle)
-                .saturating_add(self.settings.keep_interval.saturating_mul(self.keep_probes))
+            let due = if self.keep_probes == 0 {
+                self.last_recv_at
+                    .max(self.keep_since)
+                    .saturating_add(self.settings.keep_idle)
+            } else {
+                self.keep_probe_at
+                    .saturating_add(self.settings.keep_interval)
+            };
+            due.max(now)
         });
     }
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use super::{AckDue, Ctx, SockSettings, Tcb};
 
 impl Tcb {
-    /// Queues as much of `data` as the send buffer takes and transmits what may go now.
+    /// SEND in ESTABLISHED or CLOSE-WAIT: "Segmentize the buffer and send it with a piggybacked
+    /// acknowledgment" -- as much of `data` as the send buffer takes, what may go now (Nagle, SWS,
+    /// the windows) at once. In the other states `Host::send` answers first: EAGAIN before
+    /// ESTABLISHED, EPIPE for "error: connection closing".
     pub fn send(&mut self, cx: &mut Ctx<'_>, now: Duration, data: &[u8]) -> usize {
         let n = self.tx.push(data);
         if n > 0 {
@@ -15,7 +18,9 @@ impl Tcb {
         n
     }
 
-    /// Copies up to `len` readable bytes; unless `peek`, consumes them and may open the window.
+    /// RECEIVE: up to `len` readable bytes; unless `peek`, they are consumed and the window may
+    /// open (§3.10.3: "the TCP endpoint takes responsibility for delivering data to the user,
+    /// that fact must be communicated to the sender via an acknowledgment").
     pub fn recv(&mut self, cx: &mut Ctx<'_>, now: Duration, len: usize, peek: bool) -> Vec<u8> {
         let [a, b] = self.rx.slices(0, len);
         let mut out = Vec::with_capacity(a.len() + b.len());
@@ -28,13 +33,14 @@ impl Tcb {
         out
     }
 
-    /// Receiver SWS avoidance (§3.8.6.2.2): RCV.WND grows only in steps of at least
-    /// min(buffer/2, MSS); a window update is sent when the offered window was small or doubles.
+    /// Receiver SWS avoidance (§3.8.6.2.2, MUST-39): keep RCV.NXT+RCV.WND fixed until
+    /// "RCV.BUFF - RCV.USER - RCV.WND >= min( Fr * RCV.BUFF, Eff.snd.MSS )" with Fr = 1/2 ("the
+    /// receiver must use its own Eff.snd.MSS"), then set RCV.WND to RCV.BUFF-RCV.USER. A window
+    /// update is sent when the offered window was small or doubles.
     fn open_window(&mut self, cx: &mut Ctx<'_>, now: Duration) {
-        let max = 65535u32 << self.rcv_wscale;
-        let free = (self.rx.free() as u32).min(max);
+        let free = self.rcv_wnd_for(self.rx.free());
         let step = ((self.rx.capacity() / 2) as u32)
-            .min(u32::from(self.advertised_mss(cx.profile)))
+            .min(self.eff_snd_mss())
             .max(1);
         if free <= self.rcv_wnd || free - self.rcv_wnd < step {
             return;
@@ -47,13 +53,18 @@ impl Tcb {
         }
     }
 
-    /// Applies socket options set after the connection exists: resizes the buffers and re-arms
-    /// the keep-alive timer, so that SO_KEEPALIVE or TCP_KEEPIDLE on an idle connection takes
-    /// effect without waiting for the next segment (MUST-24, MUST-27).
-    pub fn apply_settings(&mut self, settings: SockSettings) {
+    /// Applies socket options set at `now` after the connection exists: resizes the buffers and
+    /// re-arms the keep-alive timer, so that SO_KEEPALIVE or TCP_KEEPIDLE on an idle connection
+    /// takes effect without waiting for the next segment (MUST-24, MUST-27). Switching
+    /// keep-alives on starts their idle interval now.
+    pub fn apply_settings(&mut self, settings: SockSettings, now: Duration) {
+        if settings.keepalive && !self.settings.keepalive {
+            self.keep_since = now;
+            self.keep_probes = 0;
+        }
         self.set_buffers(settings.rcvbuf, settings.sndbuf);
         self.settings = settings;
-        self.arm_keepalive();
+        self.arm_keepalive(now);
     }
 
     /// Resizes the buffers (SO_RCVBUF / SO_SNDBUF before or during the connection).
@@ -62,7 +73,11 @@ impl Tcb {
     fn set_buffers(&mut self, rcvbuf: usize, sndbuf: usize) {
         if self.ooo.is_empty() {
             self.rx.set_capacity(rcvbuf.max(self.rx.len()));
-            self.rcv_wnd = self.rcv_wnd.min(self.rx.free() as u32);
+            if self.rcv_accept_window() as usize > self.rx.free() {
+                // The application shrank the buffer: the window shrinks with it, as asked.
+                self.rcv_wnd = self.rcv_wnd_for(self.rx.free());
+                self.rcv_adv = None;
+            }
         }
         self.tx.set_capacity(sndbuf.max(self.tx.len()));
     }

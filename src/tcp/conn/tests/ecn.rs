@@ -114,7 +114,9 @@ fn ece_is_answered_with_cwr_and_data_is_ect() {
     let seq = p.nxt;
     p.raw(Flags::ACK | Flags::ECE, seq, p.host_nxt - 3, &[]);
     p.expect_nothing();
-    p.host.setsockopt(fd, SockOpt::NoDelay(true)).unwrap();
+    p.host
+        .setsockopt(fd, SockOpt::NoDelay(true), p.now)
+        .unwrap();
     p.host.send(fd, b"three", p.now).unwrap();
     let sent = p.raw_packets();
     assert_eq!(sent[0].1, Flags::ACK | Flags::PSH);

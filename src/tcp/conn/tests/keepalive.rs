@@ -4,22 +4,24 @@
 use super::*;
 
 /// MUST-24/26/27: SO_KEEPALIVE and TCP_KEEPIDLE set on an idle ESTABLISHED connection arm the
-/// timer at once; the first probe follows the idle interval counted from the last segment
-/// received, with no other event needed.
+/// timer at once; the first probe follows the idle interval counted from when keep-alives were
+/// switched on (the connection had been idle before), with no other event needed.
 #[test]
 fn enabling_on_an_idle_connection_arms_the_timer() {
     let mut p = Peer::established(p9293());
     let fd = p.fd.unwrap();
-    let last_recv = p.now;
     p.advance(Duration::from_millis(500));
-    p.host.setsockopt(fd, SockOpt::KeepAlive(true)).unwrap();
+    let enabled = p.now;
     p.host
-        .setsockopt(fd, SockOpt::KeepIdle(Duration::from_secs(2)))
+        .setsockopt(fd, SockOpt::KeepAlive(true), p.now)
         .unwrap();
     p.host
-        .setsockopt(fd, SockOpt::KeepIntvl(Duration::from_secs(1)))
+        .setsockopt(fd, SockOpt::KeepIdle(Duration::from_secs(2)), p.now)
         .unwrap();
-    assert_eq!(p.host.poll_at(), Some(last_recv + Duration::from_secs(2)));
+    p.host
+        .setsockopt(fd, SockOpt::KeepIntvl(Duration::from_secs(1)), p.now)
+        .unwrap();
+    assert_eq!(p.host.poll_at(), Some(enabled + Duration::from_secs(2)));
     p.run_for(Duration::from_secs(2));
     let probe = p.one();
     assert_eq!(
@@ -29,7 +31,9 @@ fn enabling_on_an_idle_connection_arms_the_timer() {
     assert_eq!(p.state(), State::Established);
 
     // Switching keep-alives off again disarms the timer.
-    p.host.setsockopt(fd, SockOpt::KeepAlive(false)).unwrap();
+    p.host
+        .setsockopt(fd, SockOpt::KeepAlive(false), p.now)
+        .unwrap();
     assert_eq!(p.host.poll_at(), None);
 }
 
@@ -39,14 +43,16 @@ fn keepalive_probes_and_gives_up() {
     let mut p = Peer::established(p9293());
     let fd = p.fd.unwrap();
     assert_eq!(p.host.poll_at(), None);
-    p.host.setsockopt(fd, SockOpt::KeepAlive(true)).unwrap();
     p.host
-        .setsockopt(fd, SockOpt::KeepIdle(Duration::from_secs(10)))
+        .setsockopt(fd, SockOpt::KeepAlive(true), p.now)
         .unwrap();
     p.host
-        .setsockopt(fd, SockOpt::KeepIntvl(Duration::from_secs(2)))
+        .setsockopt(fd, SockOpt::KeepIdle(Duration::from_secs(10)), p.now)
         .unwrap();
-    p.host.setsockopt(fd, SockOpt::KeepCnt(2)).unwrap();
+    p.host
+        .setsockopt(fd, SockOpt::KeepIntvl(Duration::from_secs(2)), p.now)
+        .unwrap();
+    p.host.setsockopt(fd, SockOpt::KeepCnt(2), p.now).unwrap();
     p.host.send(fd, b"x", p.now).unwrap();
     p.out();
     p.send(Flags::ACK, &[]);

@@ -18,6 +18,9 @@ use nix::libc;
 /// command (`defaults.sh`) configures `tun0`, and with this name it runs unchanged.
 pub(crate) const TUN_NAME: &CStr = c"tun0";
 
+/// Largest packet a TUN read can return (the IPv4/IPv6 length fields' limit plus headroom).
+pub(crate) const TUN_BUF: usize = 65_536 + 64;
+
 /// `struct ifreq` as TUNSETIFF reads it: the name, then the flags in the first member of the union.
 #[repr(C)]
 struct IfReqFlags {
@@ -108,5 +111,61 @@ impl Tun {
             };
         }
         Ok(Some(n as usize))
+    }
+}
+
+/// IPv6 packets the kernel sends on its own (neighbour discovery, router solicitations, MLD
+/// reports), which the namespace's sysctls should prevent; dropped here in case they did not.
+pub(crate) fn is_ipv6_noise(packet: &[u8]) -> bool {
+    const HOP_BY_HOP: u8 = 0;
+    const ICMPV6: u8 = 58;
+    if packet.first().map(|b| b >> 4) != Some(6) {
+        return false;
+    }
+    let (Some(mut next), mut offset) = (packet.get(6).copied(), 40usize) else {
+        return false;
+    };
+    // MLD reports carry a hop-by-hop router-alert header before the ICMPv6 one.
+    if next == HOP_BY_HOP {
+        let (Some(&following), Some(&len)) = (packet.get(offset), packet.get(offset + 1)) else {
+            return false;
+        };
+        next = following;
+        offset += (usize::from(len) + 1) * 8;
+    }
+    // 130–132 and 143: MLD; 133–137: router/neighbour solicitation and advertisement, redirect.
+    next == ICMPV6 && matches!(packet.get(offset), Some(130..=137 | 143))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv6(next: u8, rest: &[u8]) -> Vec<u8> {
+        let mut p = vec![0u8; 40];
+        p[0] = 0x60;
+        p[6] = next;
+        p.extend_from_slice(rest);
+        p
+    }
+
+    #[test]
+    fn ipv6_neighbour_discovery_and_mld_are_noise() {
+        assert!(is_ipv6_noise(&ipv6(58, &[133, 0])));
+        assert!(is_ipv6_noise(&ipv6(58, &[135, 0])));
+        // MLDv2 report behind a hop-by-hop header of 8 bytes.
+        let mut hbh = vec![58, 0, 5, 2, 0, 0, 1, 0];
+        hbh.extend_from_slice(&[143, 0]);
+        assert!(is_ipv6_noise(&ipv6(0, &hbh)));
+    }
+
+    #[test]
+    fn tcp_echo_and_malformed_packets_are_not_noise() {
+        assert!(!is_ipv6_noise(&ipv6(6, &[0; 20])));
+        assert!(!is_ipv6_noise(&ipv6(58, &[128, 0])));
+        assert!(!is_ipv6_noise(&[0x45, 0, 0, 20]));
+        assert!(!is_ipv6_noise(&[0x60]));
+        assert!(!is_ipv6_noise(&ipv6(0, &[58])));
+        assert!(!is_ipv6_noise(&[]));
     }
 }

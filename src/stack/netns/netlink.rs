@@ -206,8 +206,9 @@ impl Netlink {
         self.exchange(msg, |_| {})
     }
 
-    /// Sends a dump request and hands every reply message to `each`.
-    pub(crate) fn dump(&mut self, msg: Message, each: impl FnMut(Reply<'_>)) -> io::Result<()> {
+    /// Sends a query — a dump, or a request for one object with [`ACK`] — and hands every reply
+    /// message to `each`.
+    pub(crate) fn query(&mut self, msg: Message, each: impl FnMut(Reply<'_>)) -> io::Result<()> {
         self.exchange(msg, each)
     }
 }

@@ -1,4 +1,4 @@
-//! The private network namespace of one run, and the thread that lives in it.
+//! The linux adapter's thread inside the run's private network namespace.
 //!
 //! **A thread, not a forked child.** `unshare(CLONE_NEWNET)` moves only the calling thread into the
 //! new namespace; threads it spawns and processes it forks inherit it. So one fresh thread per run
@@ -18,9 +18,7 @@
 //! every thread, so the device and the namespace go with it. The host namespace is never touched:
 //! every netlink socket and sysctl write is made from this thread after it has unshared.
 
-use std::ffi::CStr;
-use std::io::{self, PipeReader, PipeWriter, Read, Write};
-use std::net::IpAddr;
+use std::io::{self, PipeReader, PipeWriter, Write};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::process::{Child, Command};
 use std::sync::mpsc;
@@ -31,19 +29,16 @@ use nix::libc;
 use nix::sched::{CloneFlags, unshare};
 
 use super::blocking::{Finished, Pending};
-use super::netlink::{self, Netlink};
 use super::sockets::domain_value;
 use super::sys;
-use super::tun::{TUN_NAME, Tun};
 use crate::clock::RealClock;
+use crate::stack::netns::netlink::{self, Netlink};
+use crate::stack::netns::poll::{self, drain_pipe, nonblocking_pipe};
+use crate::stack::netns::tun::{TUN_NAME, Tun};
+use crate::stack::netns::{
+    PRIVILEGE_HINT, enter_private, network, setup_error, tun_up, wait_until_local,
+};
 use crate::stack::{Domain, Errno, NetConfig, StackError, SyscallOutcome};
-
-/// What a user without the needed privileges is told, by every stack that runs behind a TUN device
-/// in a private namespace (`linux`, `reference --via tun`).
-pub(crate) const PRIVILEGE_HINT: &str = "this stack runs in a private network namespace, which \
-     needs CAP_SYS_ADMIN (to create the namespace) and CAP_NET_ADMIN (to create and configure TUN \
-     devices in it): run tcpconf as root, or grant it the capabilities with \
-     `sudo setcap cap_net_admin,cap_sys_admin+ep $(which tcpconf)`";
 
 /// Sysctls that decide behaviour scripts check, reported in the stack's profile.
 const PROFILE_SYSCTLS: [&str; 7] = [
@@ -150,34 +145,8 @@ impl std::fmt::Debug for Request {
     }
 }
 
-/// A pipe whose ends never block: a wake-up signal another thread can `poll` for.
-pub(crate) fn nonblocking_pipe() -> io::Result<(PipeReader, PipeWriter)> {
-    let (r, w) = io::pipe()?;
-    for fd in [r.as_raw_fd(), w.as_raw_fd()] {
-        let flags = sys::get_flags(fd).map_err(io::Error::from)?;
-        sys::set_flags(fd, flags | libc::O_NONBLOCK).map_err(io::Error::from)?;
-    }
-    Ok((r, w))
-}
-
-/// Empties a wake-up pipe.
-pub(crate) fn drain_pipe(pipe: &mut PipeReader) {
-    let mut buf = [0u8; 64];
-    while matches!(pipe.read(&mut buf), Ok(n) if n > 0) {}
-}
-
 fn adapter(what: &str) -> impl FnOnce(io::Error) -> StackError + '_ {
     move |e| StackError::Adapter(format!("{what}: {e}"))
-}
-
-/// A set-up step's error: missing privileges are the environment's fault, the rest the adapter's.
-pub(crate) fn setup_error(what: &str) -> impl FnOnce(io::Error) -> StackError + '_ {
-    move |e| match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => {
-            StackError::Environment(format!("{what}: {e}; {PRIVILEGE_HINT}"))
-        }
-        _ => StackError::Adapter(format!("{what}: {e}")),
-    }
 }
 
 impl Namespace {
@@ -200,7 +169,12 @@ impl Namespace {
         let thread = std::thread::Builder::new()
             .name("tcpconf-netns".into())
             .spawn(move || {
-                let ready = enter_and_configure(&net).and_then(|inside| {
+                // Building the namespace costs milliseconds of kernel CPU: not at real-time
+                // priority, where it would delay other runs; the thread serves at the priority it
+                // inherited.
+                let built =
+                    crate::engine::priority::at_normal_priority(|| enter_and_configure(&net));
+                let ready = built.and_then(|inside| {
                     let closer = Closer::start(&notifier, clock)?;
                     Ok((inside, closer))
                 });
@@ -328,11 +302,11 @@ fn serve(
 ) {
     let mut pending: Option<Pending> = None;
     loop {
-        let mut fds = vec![sys::pollfd(wake.as_raw_fd(), libc::POLLIN)];
+        let mut fds = vec![poll::pollfd(wake.as_raw_fd(), libc::POLLIN)];
         if let Some(p) = &pending {
-            fds.push(sys::pollfd(p.raw_fd(), p.events()));
+            fds.push(poll::pollfd(p.raw_fd(), p.events()));
         }
-        if sys::poll(&mut fds, None).is_err() {
+        if poll::poll(&mut fds, None).is_err() {
             return;
         }
         if fds.get(1).is_some_and(|f| f.revents != 0)
@@ -412,135 +386,6 @@ impl Closer {
     }
 }
 
-fn ifindex(name: &CStr) -> Result<u32, StackError> {
-    // SAFETY: `name` is a valid NUL-terminated string.
-    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if index == 0 {
-        return Err(StackError::Adapter(format!(
-            "interface {name:?} not found: {}",
-            io::Error::last_os_error()
-        )));
-    }
-    Ok(index)
-}
-
-/// Writes a sysctl of the calling thread's namespace.
-pub(crate) fn write_sysctl(path: &str, value: &str) -> Result<(), StackError> {
-    std::fs::write(path, value).map_err(setup_error(&format!("writing {path}")))
-}
-
-/// Keeps IPv6 from sending anything on its own on device `name`: for an IPv4 run IPv6 is off on it;
-/// for an IPv6 run no link-local address is generated (so no DAD, no router solicitations) and DAD
-/// is off. Written before the link goes up, since that is when the link-local address would appear.
-fn quiet_ipv6(name: &CStr, ipv6_run: bool) -> Result<(), StackError> {
-    let dir = format!("/proc/sys/net/ipv6/conf/{}", name.to_string_lossy());
-    if !std::path::Path::new(&dir).exists() {
-        // IPv6 is disabled in this kernel: nothing to quiet.
-        return Ok(());
-    }
-    let settings: &[(&str, &str)] = if ipv6_run {
-        &[
-            ("addr_gen_mode", "1"),
-            ("accept_dad", "0"),
-            ("router_solicitations", "0"),
-            ("accept_ra", "0"),
-        ]
-    } else {
-        &[("disable_ipv6", "1")]
-    };
-    for (setting, value) in settings {
-        write_sysctl(&format!("{dir}/{setting}"), value)?;
-    }
-    Ok(())
-}
-
-/// `ip` masked to its first `len` bits.
-pub(crate) fn network(ip: IpAddr, len: u8) -> IpAddr {
-    match ip {
-        IpAddr::V4(a) => {
-            let mask = u32::MAX
-                .checked_shl(32 - u32::from(len.min(32)))
-                .unwrap_or(0);
-            IpAddr::V4((u32::from(a) & mask).into())
-        }
-        IpAddr::V6(a) => {
-            let mask = u128::MAX
-                .checked_shl(128 - u32::from(len.min(128)))
-                .unwrap_or(0);
-            IpAddr::V6((u128::from(a) & mask).into())
-        }
-    }
-}
-
-/// Waits until packets to `local` are delivered locally. IPv6 installs the local route of a new
-/// address from a workqueue (addrconf's DAD work runs even with `nodad`), so a segment injected right
-/// after set-up could otherwise meet no local route and be dropped (`Ip6InAddrErrors`); IPv4 installs
-/// it synchronously and passes the first check.
-fn wait_until_local(route: &mut Netlink, local: IpAddr) -> Result<(), StackError> {
-    const LIMIT: Duration = Duration::from_secs(2);
-    let start = std::time::Instant::now();
-    loop {
-        let kind = netlink::route_type(route, local)
-            .map_err(setup_error(&format!("looking up the route to {local}")))?;
-        if kind == Some(netlink::RTN_LOCAL) {
-            return Ok(());
-        }
-        if start.elapsed() > LIMIT {
-            return Err(StackError::Adapter(format!(
-                "{local} did not become a local address within {LIMIT:?}"
-            )));
-        }
-        std::thread::sleep(Duration::from_micros(50));
-    }
-}
-
-/// Moves the calling thread into a new, private network namespace with its `lo` up, after
-/// checking that the run's addresses are of one family. Returns a NETLINK_ROUTE socket of the new
-/// namespace.
-pub(crate) fn enter_private(net: &NetConfig) -> Result<Netlink, StackError> {
-    unshare(CloneFlags::CLONE_NEWNET).map_err(|e| match e {
-        Errno::EPERM => StackError::Environment(format!(
-            "cannot create a network namespace (unshare: {e}); {PRIVILEGE_HINT}"
-        )),
-        e => StackError::Environment(format!("unshare(CLONE_NEWNET) failed: {e}")),
-    })?;
-    if net.local_ip.is_ipv4() != net.remote_ip.is_ipv4() {
-        return Err(StackError::Adapter(format!(
-            "local address {} and remote address {} are of different families",
-            net.local_ip, net.remote_ip
-        )));
-    }
-    let mut route = Netlink::open(libc::NETLINK_ROUTE).map_err(setup_error("netlink socket"))?;
-    netlink::link_up(&mut route, ifindex(c"lo")?, None).map_err(setup_error("bringing lo up"))?;
-    Ok(route)
-}
-
-/// Creates TUN device `name` in the calling thread's namespace, keeps IPv6 quiet on it (see
-/// [`quiet_ipv6`]) and brings it up with the run's MTU. Returns the device and its index.
-pub(crate) fn tun_up(
-    route: &mut Netlink,
-    name: &CStr,
-    net: &NetConfig,
-) -> Result<(Tun, u32), StackError> {
-    let tun = Tun::create(name).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOENT) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
-            StackError::Environment(format!(
-                "/dev/net/tun is not usable ({e}): load the tun module (`modprobe tun`), or in a \
-             container pass the device (`--device /dev/net/tun`)"
-            ))
-        }
-        _ => setup_error("creating the TUN device")(e),
-    })?;
-    let index = ifindex(name)?;
-    quiet_ipv6(name, net.local_ip.is_ipv6())?;
-    netlink::link_up(route, index, Some(u32::from(net.mtu))).map_err(setup_error(&format!(
-        "setting {} up with MTU {}",
-        name.to_string_lossy(),
-        net.mtu
-    )))?;
-    Ok((tun, index))
-}
-
 /// Unshares the calling thread's network namespace and builds the run's network in it.
 fn enter_and_configure(net: &NetConfig) -> Result<Inside, StackError> {
     let mut route = enter_private(net)?;
@@ -598,36 +443,4 @@ pub(crate) fn probe_profile() -> Result<String, StackError> {
         .map_err(adapter("spawning the probe thread"))?
         .join()
         .map_err(|_| StackError::Adapter("the probe thread panicked".into()))?
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn missing_privileges_are_the_environment_and_say_how_to_fix_them() {
-        let e = setup_error("creating the TUN device")(io::Error::from_raw_os_error(libc::EPERM));
-        match e {
-            StackError::Environment(msg) => {
-                assert!(msg.contains("creating the TUN device"), "{msg}");
-                assert!(msg.contains("run tcpconf as root"), "{msg}");
-                assert!(
-                    msg.contains("setcap cap_net_admin,cap_sys_admin+ep"),
-                    "{msg}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        let e = setup_error("x")(io::Error::from_raw_os_error(libc::EINVAL));
-        assert!(matches!(e, StackError::Adapter(_)), "{e:?}");
-    }
-
-    #[test]
-    fn networks_mask_host_bits() {
-        let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(network(v4("192.0.2.1"), 16), v4("192.0.0.0"));
-        assert_eq!(network(v4("192.0.2.1"), 0), v4("0.0.0.0"));
-        assert_eq!(network(v4("192.0.2.1"), 40), v4("192.0.2.1"));
-        assert_eq!(network(v4("fd3d::c0a8:1"), 64), v4("fd3d::"));
-    }
 }

@@ -33,6 +33,8 @@ fn reaper() -> Option<&'static mpsc::SyncSender<Tun>> {
                     std::thread::Builder::new()
                         .name(format!("tcpconf-reaper-{i}"))
                         .spawn(move || {
+                            // Background work: never at the real-time priority it may inherit.
+                            crate::engine::priority::leave_real_time();
                             loop {
                                 // Hold the lock only to take a device, not while closing it.
                                 let next = match rx.lock() {
