@@ -12,6 +12,7 @@
 
 pub mod clock;
 pub mod engine;
+pub mod explore;
 pub mod report;
 pub mod script;
 pub mod stack;

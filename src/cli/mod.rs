@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod check;
+mod explore;
 mod matrix;
 mod run;
 
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Check scripts (syntax and meaning) without running them.
     Check(check::CheckArgs),
+    /// Compare stacks on generated cases and write each disagreement as a shrunk script.
+    Explore(Box<explore::ExploreArgs>),
     /// Run the corpus on stacks and write the results matrix (conformance-report/).
     Matrix(matrix::MatrixArgs),
     /// Run scripts against a stack under test and report pass / fail / skip / error.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Explore(args)) => explore::run(&args),
         Some(Command::Matrix(args)) => matrix::run(&args),
         Some(Command::Run(args)) => run::run(&args),
     };

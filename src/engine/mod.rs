@@ -41,11 +41,27 @@ use stop::{Stop, location};
 
 /// Runs `script` against `stack`. Never panics on bad input; every outcome is a verdict.
 pub fn run(script: &Script, stack: &mut dyn Stack, opts: &RunOptions) -> RunResult {
+    run_with(script, stack, opts, false)
+}
+
+/// [`run`], and before every event that starts at a fixed time (not `>` lines) the trace records
+/// the state of the connection under test, as a `State` entry whose query is `state`: what each
+/// line found, judged by nothing. `tcpconf explore` compares stacks by it.
+pub fn run_tracing_states(script: &Script, stack: &mut dyn Stack, opts: &RunOptions) -> RunResult {
+    run_with(script, stack, opts, true)
+}
+
+fn run_with(
+    script: &Script,
+    stack: &mut dyn Stack,
+    opts: &RunOptions,
+    trace_states: bool,
+) -> RunResult {
     let started = Instant::now();
     let info = stack.info();
     let (verdict, trace, measurements) = match prepare(script, stack, opts) {
         Err(stop) => (stop.into_verdict(), Trace::default(), Vec::new()),
-        Ok(prepared) => execute(&prepared, stack, opts),
+        Ok(prepared) => execute(&prepared, stack, opts, trace_states),
     };
     RunResult {
         path: PathBuf::new(),
@@ -239,6 +255,7 @@ fn execute(
     p: &Prepared,
     stack: &mut dyn Stack,
     opts: &RunOptions,
+    trace_states: bool,
 ) -> (Verdict, Trace, Vec<Measurement>) {
     let caps = stack.info().capabilities;
     // Before set-up, so that the adapter's threads inherit it.
@@ -255,6 +272,7 @@ fn execute(
     }
     let mut runner = Runner::new(stack, caps, p.settings.clone(), p.net.clone(), clock);
     runner.shell_dir = opts.shell_dir.clone();
+    runner.trace_states = trace_states;
     if let Some(guard) = &priority {
         runner.note_priority(guard.raised());
     }

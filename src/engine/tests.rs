@@ -731,6 +731,66 @@ fn a_decided_assertion_fails_early_in_real_time() {
 }
 
 #[test]
+fn tracing_states_records_the_state_before_each_line_and_judges_nothing() {
+    let text = format!(
+        "{LISTEN}+0 < S 0:0(0) win 65535
++0 > S. 0:0(0) ack 1 win 65535
++0 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++1 close(4) = ...
++2 close(4) = ...
+"
+    );
+    let script = crate::script::parse(&text).expect("parses");
+    let states = |now: Duration| {
+        if now < ms(500) {
+            vec![conn(TcpState::Established, Some(4))]
+        } else {
+            vec![conn(TcpState::TimeWait, None)]
+        }
+    };
+    let mut fake = server(Duration::ZERO, vec![]).with_states(states);
+    let r = super::run_tracing_states(&script, &mut fake, &RunOptions::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:#?}", r.verdict);
+    let traced: Vec<(Option<usize>, String)> = r
+        .trace
+        .entries()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            super::TraceKind::State { query, answer } if query == "state" => {
+                Some((e.line, answer.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    // None before listen() (no connection under test yet) and none for `>` lines; the fake
+    // answers every query with its one connection.
+    assert_eq!(
+        traced,
+        vec![
+            (Some(5), "ESTABLISHED".to_string()),
+            (Some(7), "ESTABLISHED".to_string()),
+            (Some(8), "ESTABLISHED".to_string()),
+            (Some(9), "TIME_WAIT".to_string()),
+            (Some(10), "TIME_WAIT".to_string()),
+        ]
+    );
+    let plain = run(
+        &script,
+        &mut server(Duration::ZERO, vec![]).with_states(states),
+        &RunOptions::default(),
+    );
+    assert!(
+        !plain
+            .trace
+            .entries()
+            .iter()
+            .any(|e| matches!(&e.kind, super::TraceKind::State { .. })),
+        "run() traces no states of its own"
+    );
+}
+
+#[test]
 fn trace_records_everything_with_times() {
     let text = format!("{LISTEN}+.1 < S 0:0(0) win 65535\n+0 > S. 0:0(0) ack 1 win 65535\n");
     let r = run_text(&text, &mut server(ms(1), vec![]), &RunOptions::default());

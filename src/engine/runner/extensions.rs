@@ -69,9 +69,61 @@ impl Runner<'_> {
         }
     }
 
+    /// With [`Runner::trace_states`]: traces the state of the connection under test (or notes why
+    /// there is none to tell) without judging it.
+    pub(super) fn trace_state(&mut self) {
+        if self.conn.is_none() {
+            return;
+        }
+        let asked = self.now;
+        let loc = self.current_location().unwrap_or(Location {
+            line: 0,
+            column: 1,
+            source: String::new(),
+        });
+        match self.connection_state(&loc, None) {
+            Ok(state) => self.trace.push(
+                asked,
+                self.line,
+                TraceKind::State {
+                    query: "state".into(),
+                    answer: state.to_string(),
+                },
+            ),
+            Err(stop) => {
+                let why = match stop.into_verdict() {
+                    super::super::Verdict::Skip { reason, .. } => reason,
+                    super::super::Verdict::Error { message, .. } => message,
+                    super::super::Verdict::Fail(f) => f.message,
+                    super::super::Verdict::Pass => String::new(),
+                };
+                self.note(format!("no state to trace: {why}"));
+            }
+        }
+    }
+
     /// The state a condition asks about; an endpoint the stack does not know is CLOSED.
     fn query_state(&mut self, loc: &Location, cond: &StateCondition) -> Result<TcpState, Stop> {
         let asked = self.now;
+        let state = self.connection_state(loc, cond.fd.as_ref().map(|fd| fd.node))?;
+        // A measurement polls many times: trace only answers that change.
+        if self.last_answer != Some((self.line, state)) {
+            self.last_answer = Some((self.line, state));
+            self.trace.push(
+                asked,
+                self.line,
+                TraceKind::State {
+                    query: condition_text(cond),
+                    answer: state.to_string(),
+                },
+            );
+        }
+        Ok(state)
+    }
+
+    /// The state of the socket behind script fd `fd`, or without one of the connection under
+    /// test; an endpoint the stack does not know is CLOSED.
+    fn connection_state(&mut self, loc: &Location, fd: Option<i64>) -> Result<TcpState, Stop> {
         let ask = |runner: &mut Self, of: Endpoint| {
             let state = runner
                 .stack
@@ -80,12 +132,12 @@ impl Runner<'_> {
             runner.catch_up();
             state
         };
-        let found = match &cond.fd {
+        let found = match fd {
             Some(fd) => {
-                let live = self.fds.get(&fd.node).copied().ok_or_else(|| {
+                let live = self.fds.get(&fd).copied().ok_or_else(|| {
                     Stop::error(
                         Some(loc.clone()),
-                        format!("script fd {} was never opened", fd.node),
+                        format!("script fd {fd} was never opened"),
                     )
                 })?;
                 ask(self, Endpoint::Fd(live))?
@@ -118,20 +170,7 @@ impl Runner<'_> {
                 }
             }
         };
-        let state = found.unwrap_or(TcpState::Closed);
-        // A measurement polls many times: trace only answers that change.
-        if self.last_answer != Some((self.line, state)) {
-            self.last_answer = Some((self.line, state));
-            self.trace.push(
-                asked,
-                self.line,
-                TraceKind::State {
-                    query: condition_text(cond),
-                    answer: state.to_string(),
-                },
-            );
-        }
-        Ok(state)
+        Ok(found.unwrap_or(TcpState::Closed))
     }
 
     fn condition_holds(

@@ -119,6 +119,9 @@ pub struct Runner<'s> {
     delays: Delays,
     /// Bounds on event storms and waits that let no time pass.
     guard: guard::Guard,
+    /// Trace the state of the connection under test before every event that starts at a fixed
+    /// time (see [`super::run_tracing_states`]).
+    pub(super) trace_states: bool,
 }
 
 impl<'s> Runner<'s> {
@@ -153,6 +156,7 @@ impl<'s> Runner<'s> {
             shell_dir: None,
             delays: Delays::default(),
             guard: guard::Guard::default(),
+            trace_states: false,
         }
     }
 
@@ -384,6 +388,14 @@ impl<'s> Runner<'s> {
                 Some(loc),
                 "time ranges and `*` are only allowed on outbound packets",
             ));
+        }
+        let outbound =
+            matches!(&ev.action, Action::Packet(p) if p.direction.node == Direction::Outbound);
+        if self.trace_states && !outbound && matches!(resolved.due, Due::At(_)) {
+            // Time reaches the event first, so the answer is the state after all that happened
+            // since the previous one.
+            self.advance_to(resolved.due.start())?;
+            self.trace_state();
         }
         let completed = match &ev.action {
             Action::Packet(p) => self.packet(&loc, p, &resolved, tolerance)?,

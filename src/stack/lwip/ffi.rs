@@ -57,7 +57,8 @@ unsafe extern "C" {
     pub(super) fn tcpconf_lwip_advance(now_ms: u32);
     pub(super) fn tcpconf_lwip_socket_closing(fd: c_int) -> c_int;
     pub(super) fn tcpconf_lwip_align_tcp_ticks();
-    pub(super) fn tcpconf_lwip_reset_counters(iss_base: u32, last_port: u16) -> c_int;
+    pub(super) fn tcpconf_lwip_reset_counters(iss_base: u32, last_port: u16, ports: c_int)
+    -> c_int;
     pub(super) fn tcpconf_lwip_netif_setup(
         ip4: *const u8,
         prefix4: u8,

@@ -62,6 +62,11 @@ struct SocketInfo {
     domain: Domain,
     /// SO_LINGER as last set: `Some(secs)` when on.
     linger: Option<u32>,
+    /// The socket has a local port of its own (bound to one, or accepted), so connecting or
+    /// listening does not draw from lwIP's ephemeral-port cursor.
+    has_port: bool,
+    /// `listen()` succeeded on it.
+    listening: bool,
 }
 
 /// How many timer steps one `wait` may take before the adapter calls lwIP wedged: a timer that
@@ -212,6 +217,21 @@ impl Run {
         runtime::end_run();
     }
 
+    /// Records a call that gives socket `fd` a local port: `bind` to `Some(port)`, or `None` for
+    /// `connect` and `listen`, which take an ephemeral one if the socket has none. Drawing one
+    /// moves lwIP's port cursor, which the next run's set-up then steers back.
+    fn note_port_use(&mut self, fd: Fd, bind: Option<u16>) {
+        let Some(info) = self.sockets.get_mut(&fd) else {
+            return;
+        };
+        match bind {
+            Some(0) => runtime::note_port_drawn(),
+            Some(_) => info.has_port = true,
+            None if !info.has_port => runtime::note_port_drawn(),
+            None => {}
+        }
+    }
+
     fn socket(&mut self, fd: Fd) -> Result<&mut SocketInfo, Errno> {
         self.sockets.get_mut(&fd).ok_or(Errno::EBADF)
     }
@@ -261,6 +281,8 @@ impl Run {
                     SocketInfo {
                         domain: *domain,
                         linger: None,
+                        has_port: false,
+                        listening: false,
                     },
                 );
                 if *nonblocking && let Err(e) = blocking::set_nonblocking(fd, true) {
@@ -269,6 +291,7 @@ impl Run {
                 ok0(Ok(fd))
             }
             Syscall::Bind { fd, addr } => {
+                self.note_port_use(*fd, Some(addr.port()));
                 let sa = ffi::CSockAddr::new(*addr);
                 // SAFETY: `sa` holds an address of its stated length.
                 ok0(checked(unsafe {
@@ -276,8 +299,15 @@ impl Run {
                 }))
             }
             Syscall::Listen { fd, backlog } => {
+                self.note_port_use(*fd, None);
                 // SAFETY: plain call.
-                ok0(checked(unsafe { ffi::lwip_listen(*fd, *backlog) }))
+                let r = checked(unsafe { ffi::lwip_listen(*fd, *backlog) });
+                if r.is_ok()
+                    && let Ok(info) = self.socket(*fd)
+                {
+                    info.listening = true;
+                }
+                ok0(r)
             }
             Syscall::Accept { fd } => match blocking::accept_now(*fd) {
                 Ok((new, output)) => {
@@ -288,6 +318,8 @@ impl Run {
                             SocketInfo {
                                 domain,
                                 linger: None,
+                                has_port: true,
+                                listening: false,
                             },
                         );
                     }
@@ -300,6 +332,7 @@ impl Run {
                 Err(e) => done(Err(e)),
             },
             Syscall::Connect { fd, addr } => {
+                self.note_port_use(*fd, None);
                 let sa = ffi::CSockAddr::new(*addr);
                 let was_nonblocking = match blocking::nonblocking(*fd) {
                     Ok(b) => b,
@@ -428,6 +461,34 @@ impl Run {
     /// `close`. lwIP's close only waits when SO_LINGER is on with a time, the socket is blocking
     /// and data is still unacknowledged; only that case goes to the helper.
     fn close(&mut self, fd: Fd) -> Result<SyscallProgress, StackError> {
+        if self
+            .sockets
+            .get(&fd)
+            .is_some_and(|s| s.listening && s.linger == Some(0))
+        {
+            // netconn_delete aborts the PCB, and tcp_abandon asserts on a listening one, which
+            // ends the process (Debian builds lwIP with LWIP_ASSERT on). Lingering is switched
+            // off again so that teardown can close the socket.
+            let (level, name, value) = sockopt::encode(&super::SockOpt::Linger(None))?;
+            // SAFETY: `value` is valid for its length.
+            unsafe {
+                ffi::lwip_setsockopt(
+                    fd,
+                    level,
+                    name,
+                    value.as_ptr().cast::<c_void>(),
+                    value.len() as libc::socklen_t,
+                )
+            };
+            if let Ok(info) = self.socket(fd) {
+                info.linger = None;
+            }
+            return Err(StackError::Unsupported(
+                "lwIP 2.1.3 fails an assertion (tcp.c:576, \"don't call tcp_abort/tcp_abandon for \
+                 listen-pcbs\") when a listening socket with SO_LINGER {1, 0} is closed"
+                    .into(),
+            ));
+        }
         let lingers = self
             .sockets
             .get(&fd)
@@ -550,8 +611,10 @@ impl Stack for LwipStack {
         };
         // lwIP's ISS generator and ephemeral-port cursor carry over between runs; reset them so a
         // script's packets do not depend on the runs before it (or on their order under -j).
+        // The cursor only needs it after a run that drew a port (the steering costs ~1 ms).
+        let ports = c_int::from(runtime::take_port_drawn());
         // SAFETY: shim call; takes the core lock itself; no PCBs are left from earlier runs.
-        if unsafe { ffi::tcpconf_lwip_reset_counters(RUN_ISS_BASE, RUN_LAST_PORT) } != 0 {
+        if unsafe { ffi::tcpconf_lwip_reset_counters(RUN_ISS_BASE, RUN_LAST_PORT, ports) } != 0 {
             return Err(StackError::Adapter(
                 "cannot reset lwIP's ISS generator and ephemeral-port cursor (no free PCB, or \
                  lwIP's port range is not 0xc000-0xffff)"

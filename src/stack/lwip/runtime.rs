@@ -3,6 +3,7 @@
 //! it, and the event queue that lwIP's netif (on whatever thread holds the core lock) and the
 //! blocking-call helper fill, stamped with the run's current virtual time.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -28,6 +29,11 @@ static QUEUE: Mutex<Queue> = Mutex::new(Queue {
     run: 0,
     events: Vec::new(),
 });
+
+/// Whether lwIP's ephemeral-port cursor may have moved since `setup` last steered it back: set
+/// when a run binds to port 0 or connects or listens without a port of its own. lwIP's own start
+/// value of the cursor is not known here, so the first run steers it in any case.
+static PORT_DRAWN: AtomicBool = AtomicBool::new(true);
 
 /// Whether lwIP started with tcpconf's clock (see `shim.c`), once per process.
 static STARTED: OnceLock<bool> = OnceLock::new();
@@ -83,6 +89,16 @@ impl Drop for RunLock {
         *lock(&BUSY) = false;
         BUSY_CHANGED.notify_one();
     }
+}
+
+/// Records that the current run may have drawn an ephemeral port.
+pub(super) fn note_port_drawn() {
+    PORT_DRAWN.store(true, Ordering::Relaxed);
+}
+
+/// Whether a port may have been drawn since the last call (which clears the mark).
+pub(super) fn take_port_drawn() -> bool {
+    PORT_DRAWN.swap(false, Ordering::Relaxed)
 }
 
 /// Starts collecting for a new run at time zero; returns the run's number.

@@ -186,6 +186,78 @@ static void detach_expiring_time_wait(void)
   }
 }
 
+/* Whether `pcb` is on one of lwIP's PCB lists and still `conn`'s (the memory may have been freed
+ * and handed to another connection). Under the core lock. */
+static int pcb_is_conns(const struct tcp_pcb *pcb, const struct netconn *conn)
+{
+  struct tcp_pcb *const *lists[] = {&tcp_active_pcbs, &tcp_tw_pcbs, &tcp_bound_pcbs,
+                                    &tcp_listen_pcbs.pcbs};
+  size_t i;
+  const struct tcp_pcb *p;
+  for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+    for (p = *lists[i]; p != NULL; p = p->next) {
+      if (p == pcb) {
+        return p->callback_arg == conn;
+      }
+    }
+  }
+  return 0;
+}
+
+/*
+ * lwIP 2.1.3 also frees a PCB behind its netconn's back in LAST-ACK: when the ACK of our FIN
+ * arrives and the netconn's receive side is already shut (TF_RXCLOSED, which reading the end of
+ * the stream sets through netconn_recv_data_tcp), tcp_input removes and frees the PCB without
+ * TCP_EVENT_ERR, so the netconn keeps the freed pointer and closing the socket frees it again
+ * (glibc: "double free detected"). After every input and timer step, a netconn whose PCB was on
+ * one of lwIP's lists at the previous step and is no longer its own is detached; the socket is
+ * then a closed connection. A fresh PCB (tcp_new, not yet bound) is on no list and is left alone.
+ * `tc_listed` remembers, per socket, the PCB last seen listed. Under the core lock.
+ */
+static const struct tcp_pcb *tc_listed[MEMP_NUM_NETCONN];
+
+static void detach_freed_pcbs(void)
+{
+  int i;
+  struct lwip_sock *sock;
+  struct netconn *conn;
+  for (i = 0; i < MEMP_NUM_NETCONN; i++) {
+    sock = lwip_socket_dbg_get_socket(i + LWIP_SOCKET_OFFSET);
+    conn = sock != NULL ? sock->conn : NULL;
+    if (conn == NULL || NETCONNTYPE_GROUP(netconn_type(conn)) != NETCONN_TCP ||
+        conn->pcb.tcp == NULL) {
+      tc_listed[i] = NULL;
+    } else if (pcb_is_conns(conn->pcb.tcp, conn)) {
+      tc_listed[i] = conn->pcb.tcp;
+    } else if (tc_listed[i] == conn->pcb.tcp) {
+      conn->pcb.tcp = NULL;
+      tc_listed[i] = NULL;
+    }
+  }
+}
+
+/*
+ * lwIP 2.1.3 can leave a PCB's zero-window persist timer running with nothing left to send: a
+ * zero window starts it, and an ACK that then acknowledges all the data (lwIP takes the ACK even
+ * of a segment whose sequence number is outside the window) empties the queues without stopping
+ * it. The next slow timer then fails LWIP_ASSERT("tcp_slowtimr: persist ticking with empty send
+ * buffer") and ends the process. Found by tcpconf explore: 10 bytes unacknowledged, an old ACK with
+ * window 0, then after 10 s an ACK of everything with window 1 at a far sequence number. Before
+ * the timers run, a persist timer whose preconditions no longer hold (something unsent, nothing
+ * unacknowledged) is stopped, as tcp_receive stops it when the window opens. Under the core lock.
+ */
+static void stop_orphaned_persist_timers(void)
+{
+  struct tcp_pcb *pcb;
+  for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+    if (pcb->persist_backoff > 0 && (pcb->unsent == NULL || pcb->unacked != NULL)) {
+      pcb->persist_backoff = 0;
+      pcb->persist_cnt = 0;
+      pcb->persist_probe = 0;
+    }
+  }
+}
+
 /* Sets lwIP's clock to `now_ms` (never backwards) and runs every timer due by then. The caller
  * steps from one due time to the next, so each timer runs at its own time (lwIP restarts a cyclic
  * timer that is overdue by a whole interval instead of catching up). */
@@ -196,7 +268,9 @@ void tcpconf_lwip_advance(uint32_t now_ms)
     __atomic_store_n(&tc_now_ms, now_ms, __ATOMIC_RELEASE);
   }
   detach_expiring_time_wait();
+  stop_orphaned_persist_timers();
   sys_check_timeouts();
+  detach_freed_pcbs();
   UNLOCK_TCPIP_CORE();
 }
 
@@ -213,6 +287,8 @@ int tcpconf_lwip_netif_setup(const uint8_t ip4[4], uint8_t prefix4, const uint8_
   ip4_addr_set_u32(&mask, lwip_htonl(mask_host));
 
   LOCK_TCPIP_CORE();
+  /* A new run: no PCB of an earlier run's sockets is remembered. */
+  memset(tc_listed, 0, sizeof(tc_listed));
   if (tc_netif_added) {
     netif_remove(&tc_netif);
     tc_netif_added = 0;
@@ -277,6 +353,7 @@ int tcpconf_lwip_input(const uint8_t *packet, size_t len)
   memcpy(p->payload, packet, len);
   /* ip_input takes ownership of the pbuf whatever it decides. */
   tc_netif.input(p, &tc_netif);
+  detach_freed_pcbs();
   UNLOCK_TCPIP_CORE();
   return 0;
 }
@@ -404,10 +481,12 @@ void tcpconf_lwip_align_tcp_ticks(void)
  * steered through those: tcp_next_iss with tcp_ticks chosen to land `iss` on `iss_base`, and
  * throwaway PCBs bound to port 0 until the cursor has handed out `last_port` (the run's first
  * ephemeral port is the one after it). Afterwards tcp_ticks is 0, as in a freshly started lwIP;
- * the first ISS is `iss_base` plus the ticks that pass before it is drawn. Only call with no PCBs
- * left (tcp_ticks then times nothing, and no port is taken). Returns 0, or -1 if lwIP could not
- * allocate or bind a PCB or never handed out `last_port`. */
-int tcpconf_lwip_reset_counters(u32_t iss_base, u16_t last_port)
+ * the first ISS is `iss_base` plus the ticks that pass before it is drawn. Steering the cursor
+ * walks the whole range (16 384 binds, about a millisecond), so it happens only when `ports` says
+ * the cursor may have moved since the last reset. Only call with no PCBs left (tcp_ticks then
+ * times nothing, and no port is taken). Returns 0, or -1 if lwIP could not allocate or bind a PCB
+ * or never handed out `last_port`. */
+int tcpconf_lwip_reset_counters(u32_t iss_base, u16_t last_port, int ports)
 {
   struct tcp_pcb *pcb;
   u32_t current, i;
@@ -421,8 +500,9 @@ int tcpconf_lwip_reset_counters(u32_t iss_base, u16_t last_port)
     (void)tcp_next_iss(pcb);
     tcp_ticks = 0;
     tcp_close(pcb);
+    ret = ports ? -1 : 0;
     /* The cursor visits every port of the range in turn; with no PCBs none is skipped. */
-    for (i = 0; i <= TC_PORT_RANGE_SIZE; i++) {
+    for (i = 0; ports && i <= TC_PORT_RANGE_SIZE; i++) {
       pcb = tcp_new();
       if (pcb == NULL) {
         break;
