@@ -63,7 +63,12 @@ fn a_stack_that_cannot_run_keeps_its_committed_column() {
             && text.contains("the committed column is kept"),
         "{text}"
     );
-    assert!(text.contains("smoltcp: 196 passed"), "{text}");
+    // smoltcp, which can run, did run: its summary line counts what passed.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("smoltcp: ") && l.contains(" passed, ")),
+        "{text}"
+    );
     assert!(
         column(&out, "exec:/nonexistent/tcpconf-stack").is_null(),
         "no column of errors was written"
