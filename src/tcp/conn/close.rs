@@ -23,6 +23,11 @@ impl Tcb {
             _ if abort => self.abort(cx),
             // SHLD-3: "If such a host issues a CLOSE call while received data is still pending
             // in TCP [...] its TCP implementation SHOULD send a RST to show that data was lost".
+            // Queued out-of-order data counts: it was received and is pending in TCP. Linux,
+            // smoltcp and lwIP count only in-order data and send a FIN (`tcpconf explore` finds
+            // the difference); the peer's retransmission of the unacknowledged data then draws
+            // their RST ("or if new data is received after CLOSE is called"), so both readings
+            // end in a reset, ours one round trip sooner.
             _ if unread && cx.profile.rst_on_discard && self.state.is_synchronized() => {
                 self.abort(cx)
             }
