@@ -7,6 +7,8 @@
 //! process's CPU time — the machine may be shared, and a busy neighbour lengthens wall time but not
 //! the work — and per second of wall time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::time::{Duration, Instant};
 
 use nix::time::{ClockId, clock_gettime};

@@ -6,6 +6,8 @@
 //! the next run completely.
 //! Target: median set-up + teardown ≤ 10 ms (packetdrill: 165 ms per script).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 #[path = "../tests/linux_support/mod.rs"]
 mod linux_support;
 

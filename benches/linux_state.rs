@@ -14,6 +14,8 @@
 //!   stack in virtual time; each line's cost is the real time between the start of one assertion and
 //!   the start of the next (relative times count from when the previous line ended).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 #[path = "../tests/linux_support/mod.rs"]
 mod linux_support;
 

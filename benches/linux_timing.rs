@@ -18,6 +18,8 @@
 //! priority, when root and more than one CPU). On a loaded machine an ordinary thread's tails are
 //! the scheduler's (a plain sleep-then-spin loop in Python shows the same milliseconds).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 #[path = "../tests/linux_support/mod.rs"]
 mod linux_support;
 

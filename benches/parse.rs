@@ -4,6 +4,8 @@
 //! parsing plus checking, on one thread, best of several rounds. Skips with a message when the
 //! variable is unset (the public corpora are not part of this repository).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,8 @@
 //! `reference` and `smoltcp` always, and against `linux` when the test may create namespaces (CI
 //! runs as root).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 mod linux_support;
 
 use std::path::{Path, PathBuf};

@@ -20,6 +20,8 @@
 //! checks that `tcpconf run --expect`, `tcpconf matrix` and these trials give every script the same
 //! cell; `listing::complete` checks the listing nextest partitions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! `tcpconf run` end to end against the reference stack: verdicts, exit codes, output formats,
 //! pcap, and parallel runs giving the same verdicts as serial ones.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

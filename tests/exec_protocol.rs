@@ -2,6 +2,8 @@
 //! (`examples/exec_smoltcp.rs`, built as the binary `tcpconf-exec-smoltcp`) must behave exactly
 //! like the in-process smoltcp adapter it wraps; misbehaving programs must give clear errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 mod smoltcp_support;
 
 use std::net::SocketAddrV4;

@@ -3,6 +3,8 @@
 //!
 //! lwIP runs in virtual time: the harness keeps the run's clock, every wait has a deadline well
 //! above lwIP's timers (delayed ACK 250 ms), and waiting costs no real time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
 #![cfg(feature = "lwip")]
 
 use std::collections::VecDeque;

@@ -9,6 +9,8 @@
 //! skip line and passes. It runs without the libtest harness so that the skip line and the
 //! measurements (wall time, passes) always show, not only under `--nocapture`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

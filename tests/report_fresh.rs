@@ -3,6 +3,8 @@
 //! stacks' columns are taken from the committed `results.json`, as `tcpconf matrix` does — and
 //! fails if any committed file differs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -4,6 +4,8 @@
 //!
 //! The PNG is kept at `target/tmp/conformance-report.png` to look at.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

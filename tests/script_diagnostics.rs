@@ -1,6 +1,8 @@
 //! What `tcpconf check` says about typical mistakes (insta snapshots of the rendered output), and
 //! that no input makes the parser or checker panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use proptest::prelude::*;
 use tcpconf::script::check_source;
 

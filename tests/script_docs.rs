@@ -1,5 +1,7 @@
 //! The examples in `docs/language.md` are valid scripts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use tcpconf::script::{Severity, check_source};
 
 /// The fenced code blocks of a Markdown text that have no language tag.

@@ -1,6 +1,8 @@
 //! The printer and the parser agree: `parse(print(ast)) == ast` for generated trees, and printing
 //! a parsed corpus script gives text that parses to the same tree.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;

@@ -3,6 +3,8 @@
 //! `shared/reference/dependencies.md` §4 reproduced at the adapter level, so we know the
 //! adapter lets it show rather than hiding it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 mod smoltcp_support;
 
 use std::net::{SocketAddr, SocketAddrV4};

@@ -1,5 +1,7 @@
 //! The socket API's errno semantics (Linux's, as applications expect them) and state queries.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 

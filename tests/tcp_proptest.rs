@@ -7,6 +7,8 @@
 //! - A differential property: two reference hosts over a link that loses, duplicates and
 //!   reorders deliver exactly the byte stream they deliver over a perfect link.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed check panics
+
 use std::time::Duration;
 
 use proptest::prelude::*;

@@ -91,29 +91,32 @@ impl Drop for RealTimeGuard {
 mod tests {
     use super::*;
 
+    fn policy() -> libc::c_int {
+        // SAFETY: reads the calling thread's policy.
+        unsafe { libc::sched_getscheduler(0) }
+    }
+
     #[test]
     fn raising_is_undone_on_drop() {
-        // SAFETY: reads the calling thread's policy.
-        let before = unsafe { libc::sched_getscheduler(0) };
+        let before = policy();
         {
             let guard = raise();
-            let during = unsafe { libc::sched_getscheduler(0) };
+            let during = policy();
             if guard.raised() {
                 assert_eq!(during, libc::SCHED_RR);
             } else {
                 assert_eq!(during, before);
             }
         }
-        assert_eq!(unsafe { libc::sched_getscheduler(0) }, before);
+        assert_eq!(policy(), before);
     }
 
     #[test]
     fn normal_priority_sections_return_to_real_time() {
         let guard = raise();
-        // SAFETY: reads the calling thread's policy.
-        let inside = at_normal_priority(|| unsafe { libc::sched_getscheduler(0) });
+        let inside = at_normal_priority(policy);
         assert_eq!(inside, libc::SCHED_OTHER);
-        let after = unsafe { libc::sched_getscheduler(0) };
+        let after = policy();
         let expected = if guard.raised() {
             libc::SCHED_RR
         } else {

@@ -6,7 +6,7 @@
 //! moves left (SHLD-14, checked by the TCB's own invariants). The fuzz target `fuzz/fuzz_targets/tcp_host.rs` and the property test
 //! `tests/tcp_proptest.rs` feed it bytes through [`run`].
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use super::codec::{self, Flags, TcpHeader};
@@ -77,11 +77,11 @@ pub struct Driver {
 
 impl Driver {
     fn new(profile: Profile) -> Driver {
-        let it: SocketAddr = "192.0.2.1:8080".parse().expect("address");
+        let it = SocketAddr::new(Ipv4Addr::new(192, 0, 2, 1).into(), 8080);
         Driver {
             host: Host::new(profile, [it.ip()]),
             now: Duration::from_secs(1),
-            me: SocketAddr::new("192.0.2.2".parse().expect("address"), PEER_PORT),
+            me: SocketAddr::new(Ipv4Addr::new(192, 0, 2, 2).into(), PEER_PORT),
             it,
             nxt: Seq(7_000_000),
             host_nxt: Seq(0),

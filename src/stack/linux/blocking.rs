@@ -111,10 +111,11 @@ impl Pending {
             Pending::Connect { fd, addr } => {
                 let raw = fd.as_raw_fd();
                 let outcome = match sys::getsockopt_int(raw, libc::SOL_SOCKET, libc::SO_ERROR) {
-                    // SAFETY: the address buffer is valid for `addr.len` bytes. The socket is
-                    // established, so this connect returns at once.
+                    // The socket is established, so this connect returns at once.
                     Ok(0) => {
-                        match sys::check(unsafe { libc::connect(raw, addr.as_ptr(), addr.len) }) {
+                        // SAFETY: the address buffer is valid for `addr.len` bytes.
+                        let rc = unsafe { libc::connect(raw, addr.as_ptr(), addr.len) };
+                        match sys::check(rc) {
                             Ok(_) => SyscallOutcome::ok(0),
                             Err(e) => SyscallOutcome::err(e),
                         }

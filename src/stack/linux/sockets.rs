@@ -321,8 +321,8 @@ impl Sockets {
     fn connect(&mut self, raw: i32, addr: SocketAddr) -> Result<Attempt, StackError> {
         let was_blocking = blocking(raw)?;
         let addr = RawAddr::new(addr);
-        // SAFETY: the address buffer is valid for `addr.len` bytes.
         let attempt = with_nonblocking(raw, || {
+            // SAFETY: the address buffer is valid for `addr.len` bytes.
             sys::check(unsafe { libc::connect(raw, addr.as_ptr(), addr.len) })
         });
         match attempt {

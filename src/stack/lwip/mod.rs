@@ -338,8 +338,8 @@ impl Run {
                     Ok(b) => b,
                     Err(e) => return done(Err(e)),
                 };
-                // SAFETY: `sa` holds an address of its stated length.
                 let r = blocking::with_nonblocking(*fd, || {
+                    // SAFETY: `sa` holds an address of its stated length.
                     checked(unsafe { ffi::lwip_connect(*fd, sa.as_ptr(), sa.len()) })
                 })
                 .and_then(|r| r);
