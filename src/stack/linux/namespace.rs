@@ -19,7 +19,7 @@
 //! every netlink socket and sysctl write is made from this thread after it has unshared.
 
 use std::io::{self, PipeReader, PipeWriter, Write};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -27,10 +27,9 @@ use std::time::Duration;
 
 use nix::libc;
 use nix::sched::{CloneFlags, unshare};
+use nix::sys::socket::{AddressFamily, SockFlag, SockProtocol, SockType, socket};
 
 use super::blocking::{Finished, Pending};
-use super::sockets::domain_value;
-use super::sys;
 use crate::clock::RealClock;
 use crate::stack::netns::netlink::{self, Netlink};
 use crate::stack::netns::poll::{self, drain_pipe, nonblocking_pipe};
@@ -343,14 +342,15 @@ fn serve(
 }
 
 fn new_socket(domain: Domain, nonblocking: bool) -> Result<OwnedFd, Errno> {
-    let mut ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    let mut flags = SockFlag::SOCK_CLOEXEC;
     if nonblocking {
-        ty |= libc::SOCK_NONBLOCK;
+        flags |= SockFlag::SOCK_NONBLOCK;
     }
-    // SAFETY: plain socket(2); the result is checked before it is wrapped.
-    let fd = sys::check(unsafe { libc::socket(domain_value(domain), ty, libc::IPPROTO_TCP) })?;
-    // SAFETY: `fd` is fresh and owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let family = match domain {
+        Domain::Inet => AddressFamily::Inet,
+        Domain::Inet6 => AddressFamily::Inet6,
+    };
+    socket(family, SockType::Stream, flags, SockProtocol::Tcp)
 }
 
 /// The thread that performs `close()` on lingering sockets, which may block until the peer ACKs
@@ -370,8 +370,8 @@ impl Closer {
             .name("tcpconf-closer".into())
             .spawn(move || {
                 for fd in rx {
-                    // SAFETY: we own the fd and give it up here.
-                    let outcome = match sys::check(unsafe { libc::close(fd.into_raw_fd()) }) {
+                    // close(2) itself, for its errno (dropping an OwnedFd ignores it).
+                    let outcome = match nix::unistd::close(fd) {
                         Ok(_) => SyscallOutcome::ok(0),
                         Err(e) => SyscallOutcome::err(e),
                     };
@@ -407,7 +407,8 @@ fn enter_and_configure(net: &NetConfig) -> Result<Inside, StackError> {
             )),
         )?;
     }
-    let diag = Netlink::open(libc::NETLINK_SOCK_DIAG).map_err(setup_error("sock_diag socket"))?;
+    let diag =
+        Netlink::open(SockProtocol::NetlinkSockDiag).map_err(setup_error("sock_diag socket"))?;
     Ok(Inside {
         tun,
         diag,

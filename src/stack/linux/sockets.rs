@@ -378,14 +378,6 @@ fn get_sockopt(raw: i32, name: SockOptName) -> Result<SyscallOutcome, StackError
     })
 }
 
-/// The socket domain's libc value.
-pub(crate) fn domain_value(domain: Domain) -> i32 {
-    match domain {
-        Domain::Inet => libc::AF_INET,
-        Domain::Inet6 => libc::AF_INET6,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,15 +63,8 @@ pub(crate) fn setup_error(what: &str) -> impl FnOnce(io::Error) -> StackError + 
 }
 
 fn ifindex(name: &CStr) -> Result<u32, StackError> {
-    // SAFETY: `name` is a valid NUL-terminated string.
-    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if index == 0 {
-        return Err(StackError::Adapter(format!(
-            "interface {name:?} not found: {}",
-            io::Error::last_os_error()
-        )));
-    }
-    Ok(index)
+    nix::net::if_::if_nametoindex(name)
+        .map_err(|e| StackError::Adapter(format!("interface {name:?} not found: {e}")))
 }
 
 /// Writes a sysctl of the calling thread's namespace.
@@ -160,7 +153,8 @@ pub(crate) fn enter_private(net: &NetConfig) -> Result<Netlink, StackError> {
             net.local_ip, net.remote_ip
         )));
     }
-    let mut route = Netlink::open(libc::NETLINK_ROUTE).map_err(setup_error("netlink socket"))?;
+    let mut route = Netlink::open(netlink::SockProtocol::NetlinkRoute)
+        .map_err(setup_error("netlink socket"))?;
     netlink::link_up(&mut route, ifindex(c"lo")?, None).map_err(setup_error("bringing lo up"))?;
     Ok(route)
 }

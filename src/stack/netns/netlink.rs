@@ -7,9 +7,14 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
+use nix::errno::Errno;
 use nix::libc;
+pub(crate) use nix::sys::socket::SockProtocol;
+use nix::sys::socket::{
+    AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockType, recv, sendto, socket,
+};
 
 const NLMSG_HDRLEN: usize = 16;
 const NLM_F_REQUEST: u16 = 0x01;
@@ -101,20 +106,13 @@ pub(crate) struct Netlink {
 impl Netlink {
     /// Opens a netlink socket of `protocol` (`NETLINK_ROUTE`, `NETLINK_SOCK_DIAG`) in the calling
     /// thread's network namespace; it keeps talking to that namespace from any thread afterwards.
-    pub(crate) fn open(protocol: i32) -> io::Result<Netlink> {
-        // SAFETY: plain socket(2) call; the result is checked before it is wrapped.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                protocol,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh, valid descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    pub(crate) fn open(protocol: SockProtocol) -> io::Result<Netlink> {
+        let fd = socket(
+            AddressFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            protocol,
+        )?;
         Ok(Netlink {
             fd,
             seq: 0,
@@ -125,23 +123,13 @@ impl Netlink {
     fn send(&mut self, msg: Message) -> io::Result<u32> {
         self.seq = self.seq.wrapping_add(1);
         let bytes = msg.finish(self.seq);
-        // SAFETY: a zeroed sockaddr_nl addresses the kernel (pid 0).
-        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        // SAFETY: pointers and lengths describe valid, live buffers.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                0,
-                (&kernel as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        // Port 0 is the kernel.
+        sendto(
+            self.fd.as_raw_fd(),
+            &bytes,
+            &NetlinkAddr::new(0, 0),
+            MsgFlags::empty(),
+        )?;
         Ok(self.seq)
     }
 
@@ -150,23 +138,12 @@ impl Netlink {
     fn exchange(&mut self, msg: Message, mut each: impl FnMut(Reply<'_>)) -> io::Result<()> {
         let seq = self.send(msg)?;
         loop {
-            // SAFETY: the buffer is valid for its whole length.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    self.buf.as_mut_ptr().cast(),
-                    self.buf.len(),
-                    0,
-                )
+            let n = match recv(self.fd.as_raw_fd(), &mut self.buf, MsgFlags::empty()) {
+                Ok(n) => n,
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
             };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(err);
-            }
-            let mut rest = self.buf.get(..n as usize).unwrap_or_default();
+            let mut rest = self.buf.get(..n).unwrap_or_default();
             while rest.len() >= NLMSG_HDRLEN {
                 let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
                 let msg_type = u16::from_ne_bytes([rest[4], rest[5]]);
