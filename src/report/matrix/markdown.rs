@@ -52,7 +52,7 @@ fn header(report: &Report, out: &mut String) {
          Debian's liblwip-dev):\n\n\
          ```\ncargo run --release --features lwip -- matrix --stacks reference,smoltcp,lwip\n```\n\n\
          Regenerate the Linux column (as root; the other columns in `results.json` are kept):\n\n\
-         ```\nsudo target/release/tcpconf matrix --stacks linux\n```\n\n",
+         ```\nsudo \"$(command -v tcpconf)\" matrix --stacks linux\n```\n\n",
     );
     let _ = writeln!(
         out,
